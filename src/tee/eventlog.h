@@ -64,7 +64,12 @@ ccai_code tee_measure(tee_provider *p, const char *type, const json_t *data, tee
 /* The provider's runtime log since TD boot, reconciled with RTMR3 (see above). */
 ccai_code tee_eventlog_read(tee_provider *p, tee_eventlog *out, ccai_err *err);
 
-/* Forgets the provider's runtime log (the sim's "reboot" uses it). */
-ccai_code tee_eventlog_clear(tee_provider *p, ccai_err *err);
+/* Forgets the provider's runtime log (the sim's "reboot"). Under the log's
+ * lock (<runtime_dir>/eventlog.lock) it first calls reset_registers (may be
+ * NULL), then empties the log, so no measurement can slip in between. Lock
+ * order everywhere: the event log lock before any provider lock. */
+ccai_code tee_eventlog_clear(tee_provider *p,
+                             ccai_code (*reset_registers)(tee_provider *p, ccai_err *err),
+                             ccai_err *err);
 
 #endif
