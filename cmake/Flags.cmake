@@ -17,3 +17,7 @@ if(CCAI_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if(CCAI_FUZZ)
+  # Instrument the library too, so libFuzzer sees coverage inside the parsers.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -144,13 +144,14 @@ static ccai_code get_uint(const ASN1_TYPE *v, int asn1_type, const char *name, c
     else if (ASN1_TYPE_get(v) == asn1_type && asn1_type == V_ASN1_ENUMERATED)
         ok = ASN1_ENUMERATED_get_int64(&x, v->value.enumerated);
     else
-        return ccai_fail(err, CCAI_ERR_PARSE, "PCK extension: %s (%s) is ASN.1 type %d, expected %s",
-                         name, oid, ASN1_TYPE_get(v),
+        return ccai_fail(err, CCAI_ERR_PARSE,
+                         "PCK extension: %s (%s) is ASN.1 type %d, expected %s", name, oid,
+                         ASN1_TYPE_get(v),
                          asn1_type == V_ASN1_INTEGER ? "INTEGER" : "ENUMERATED");
     ERR_clear_error();
     if (!ok || x < 0 || x > max)
-        return ccai_fail(err, CCAI_ERR_PARSE, "PCK extension: %s (%s) is out of range 0..%lld", name,
-                         oid, (long long)max);
+        return ccai_fail(err, CCAI_ERR_PARSE, "PCK extension: %s (%s) is out of range 0..%lld",
+                         name, oid, (long long)max);
     *out = x;
     return CCAI_OK;
 }

@@ -6,9 +6,10 @@
  *
  * tdx_quote_parse bounds every length by the buffer, accepts trailing bytes
  * after the quote (reported in trailing_len) and names the field and offset in
- * every error. It checks framing only (lengths, the certification data types
- * and the v5 body type); the values of version, key type, TEE type and vendor
- * are checked for support here too, because later offsets depend on them.
+ * every error. It checks framing (lengths, which must add up exactly inside
+ * the signature data, the certification data types and the v5 body type)
+ * and the version, key type and TEE type, because later offsets depend on
+ * them. The QE vendor id is a verify-stage check, not a parse failure.
  * tdx_quote_serialize produces the exact bytes of the quote (without trailing
  * bytes), so parse(serialize(q)) == q. */
 #ifndef CCAI_TEE_QUOTE_H

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "base/codec.h"
 #include "base/file.h"
 #include "base/hash.h"
 #include "base/json.h"
@@ -70,10 +69,12 @@ static ccai_code build_ccel(uint8_t **out, size_t *len, ccai_err *err)
         EV_EFI_ACTION = 0x80000007, EV_EFI_PLATFORM_FIRMWARE_BLOB2 = 0x8000000A,
         EV_EFI_HANDOFF_TABLES2 = 0x8000000B,
     };
+    static const char fv_label[] = "ccai-sim TDVF v1", hob_label[] = "ccai-sim TD HOB v1",
+                      kernel_label[] = "ccai-sim kernel v1";
     uint8_t fv_digest[48], hob_digest[48], kernel_digest[48];
-    ccai_sha384("ccai-sim TDVF v1", 16, fv_digest);
-    ccai_sha384("ccai-sim TD HOB v1", 18, hob_digest);
-    ccai_sha384("ccai-sim kernel v1", 18, kernel_digest);
+    ccai_sha384(fv_label, sizeof fv_label - 1, fv_digest);
+    ccai_sha384(hob_label, sizeof hob_label - 1, hob_digest);
+    ccai_sha384(kernel_label, sizeof kernel_label - 1, kernel_digest);
 
     /* UEFI_PLATFORM_FIRMWARE_BLOB2 {u8 size, "TDXFV", u64 base, u64 length} */
     uint8_t fv[1 + 5 + 16] = {5, 'T', 'D', 'X', 'F', 'V'};

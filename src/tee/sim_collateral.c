@@ -146,7 +146,8 @@ static char *qe_identity_text(time_t now)
     upper_hex(SIM_QE_ATTRIBUTES, 16, attrs);
     return ccai_xasprintf(
         "{\"id\":\"TD_QE\",\"version\":2,\"issueDate\":\"%s\",\"nextUpdate\":\"%s\","
-        "\"tcbEvaluationDataNumber\":%d,\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
+        "\"tcbEvaluationDataNumber\":%d,"
+        "\"miscselect\":\"00000000\",\"miscselectMask\":\"FFFFFFFF\","
         "\"attributes\":\"%s\",\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\","
         "\"mrsigner\":\"%s\",\"isvprodid\":%d,\"tcbLevels\":[{\"tcb\":{\"isvsvn\":%d},"
         "\"tcbDate\":\"%s\",\"tcbStatus\":\"UpToDate\"}]}",
@@ -393,7 +394,7 @@ ccai_code tee_sim_info(const tee_config *cfg, json_t **info, ccai_err *err)
             ccai_json_set_hex(o, key, m.rtmr[i], 48);
         }
         set_cert_facts(o, "root", root);
-        set_cert_facts(o, "platform_ca", plat);
+        set_cert_facts(o, "pck_ca", plat);
         set_cert_facts(o, "pck", pck);
         json_object_set_new(o, "warning", json_string("simulated TEE: not confidential"));
         *info = o;

@@ -105,7 +105,9 @@ static ccai_code key_from_scalar(const uint8_t d[32], EVP_PKEY **out, ccai_err *
         EVP_PKEY_fromdata(pctx, out, EVP_PKEY_KEYPAIR, params) <= 0)
         rc = ossl_fail(err, "root key derivation");
 out:
-    OSSL_PARAM_free(params); /* holds a copy of the scalar; freed, not cleansed */
+    /* The builder copied the secure BIGNUM into secure memory, which
+     * OSSL_PARAM_free clears. */
+    OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
     EVP_PKEY_CTX_free(pctx);
     EC_POINT_free(pub);

@@ -160,8 +160,12 @@ static bool wait_event(fake_kernel *fk, uint32_t mask, const char *name, char *f
 }
 
 /* Serves one read of the pipe `name`: waits for the provider to open it,
- * unlinks every attribute first when this is the provider's last read, then
- * writes the data and closes (EOF). */
+ * then, before writing, puts a fresh pipe at the same path (or, for the
+ * provider's last read, unlinks every attribute), writes and closes (EOF).
+ * The fresh pipe is what keeps serves apart: a pipe has no per-open data, and
+ * a reader that is still closing counts as present, so reusing one inode
+ * could hand the next answer to the previous reader. Since the swap happens
+ * before the EOF, the provider's next open always finds the new inode. */
 static bool serve(fake_kernel *fk, const char *name, const void *data, size_t len, bool last,
                   long deadline)
 {
@@ -178,6 +182,7 @@ static bool serve(fake_kernel *fk, const char *name, const void *data, size_t le
         pause_ms(1);
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    bool ok = true;
     if (last) {
         static const char *const attrs[] = {"provider", "generation", "inblob", "outblob"};
         for (size_t i = 0; i < 4; i++) {
@@ -185,9 +190,14 @@ static bool serve(fake_kernel *fk, const char *name, const void *data, size_t le
             entry_path(fk, attrs[i], p);
             unlink(p);
         }
+    } else {
+        char next[ATTR_PATH + 8];
+        snprintf(next, sizeof next, "%s.next", path);
+        if (mkfifo(next, 0600) != 0 || rename(next, path) != 0)
+            ok = fake_failed(fk, "replace", path);
     }
     const uint8_t *d = data;
-    while (len) {
+    while (ok && len) {
         ssize_t n = write(fd, d, len);
         if (n <= 0)
             break; /* the provider stopped reading (oversized outblob): fine */
@@ -195,9 +205,7 @@ static bool serve(fake_kernel *fk, const char *name, const void *data, size_t le
         len -= (size_t)n;
     }
     close(fd);
-    /* A pipe has no per-open data: wait until this reader has closed, or the
-     * next serve would add to what it is still reading. */
-    return last || wait_event(fk, IN_CLOSE_NOWRITE, name, NULL, deadline);
+    return ok;
 }
 
 static bool serve_generation(fake_kernel *fk, unsigned gen, bool last, long deadline)
@@ -226,7 +234,7 @@ static bool populate_entry(fake_kernel *fk, long deadline)
     if (mkfifo(p, 0600) != 0)
         return fake_failed(fk, "mkfifo", p);
     /* Watch inblob only now, so creating it above is not taken for a write. */
-    if (inotify_add_watch(fk->ifd, fk->entry, IN_CLOSE_WRITE | IN_CLOSE_NOWRITE) < 0)
+    if (inotify_add_watch(fk->ifd, fk->entry, IN_CLOSE_WRITE) < 0)
         return fake_failed(fk, "watch", fk->entry);
     /* `provider` last: the provider waits for it to appear. */
     entry_path(fk, "provider", p);
