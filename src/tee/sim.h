@@ -14,7 +14,7 @@
  * certificate under the same root, exactly as tdx-facts §2 step 9 describes,
  * so simulated evidence takes the verifier's real code path.
  *
- * Fixed simulated values (documented in docs/tee.md): MRTD, MR_SEAM,
+ * Fixed simulated values (documented in docs/tee-sim.md): MRTD, MR_SEAM,
  * TD attributes, XFAM, TEE TCB SVN, FMSPC; RTMR0..2 are the replay of the
  * simulated firmware event log (ccel.bin in the state); RTMR3 starts at zero
  * and persists until tee_sim_reset ("reboot"). */

@@ -338,7 +338,7 @@ static void json_round_trip(void **s)
     assert_int_equal(tee_eventlog_from_json(j, &back, &err), CCAI_ERR_PARSE);
     assert_string_equal(err.msg, "event log entry 0: \"mr\" is not an integer");
     json_object_set_new(json_array_get(j, 0), "mr", json_integer(3));
-    json_object_set_new(json_array_get(j, 0), "digest", json_string(D1 + 1));
+    json_object_set_new(json_array_get(j, 0), "digest", json_string(&D1[1]));
     assert_int_equal(tee_eventlog_from_json(j, &back, &err), CCAI_ERR_PARSE);
     assert_string_equal(err.msg,
                         "event log entry 0: \"digest\": expected 96 hex digits (48 bytes), found 95");
