@@ -7,12 +7,13 @@
 set -euo pipefail
 
 # Build: compiler, CMake + Ninja, clang for the libFuzzer targets.
-# Libraries (blueprint "Choices already made"): OpenSSL 3, jansson, cmocka.
+# Libraries (blueprint "Choices already made"): OpenSSL 3, jansson, libcurl
+# (OpenSSL flavour, for collateral downloads), cmocka.
 # Tests: python3 with cryptography checks our output with an independent implementation;
 # openssl and xxd are used by the integration tests.
 packages=(
   gcc make cmake ninja-build pkg-config clang
-  libssl-dev libjansson-dev libcmocka-dev
+  libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
   openssl xxd python3 python3-cryptography
 )
 

@@ -84,6 +84,22 @@ ccai_code ccai_write_file_atomic(const char *path, const void *data, size_t len,
     close(fd);
     if (!rc && rename(tmp, path) != 0)
         rc = ccai_fail(err, CCAI_ERR_IO, "%s: rename: %s", path, strerror(errno));
+    if (!rc) {
+        /* Make the rename itself durable: sync the directory entry. */
+        char *slash = strrchr(tmp, '/');
+        const char *dir = ".";
+        if (slash) {
+            *slash = '\0';
+            dir = tmp[0] ? tmp : "/";
+        }
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        free(tmp);
+        return CCAI_OK;
+    }
     if (rc)
         unlink(tmp);
     free(tmp);

@@ -44,7 +44,8 @@ ccai_code ccai_sha256_file(const char *path, uint8_t out[32], ccai_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return ccai_fail(err, CCAI_ERR_IO, "%s: %s", path, strerror(errno));
+        return ccai_fail(err, errno == ENOENT ? CCAI_ERR_NOT_FOUND : CCAI_ERR_IO, "%s: %s", path,
+                         strerror(errno));
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
         abort();

@@ -71,6 +71,9 @@ bad:
 void ccai_time_format(time_t t, char out[32])
 {
     struct tm tm;
-    gmtime_r(&t, &tm);
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(out, 32, "out-of-range");
+        return;
+    }
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

@@ -166,7 +166,7 @@ static void test_b64_rejections(void **state)
     check_reject("Zm+v", CCAI_B64_URL, "base64url: invalid character 0x2b at position 2");
     check_reject("/m9v", CCAI_B64_URL, "base64url: invalid character 0x2f at position 0");
     /* White space and padding in the middle are not base64. */
-    check_reject("Zm9v\nYg==", CCAI_B64_STD, "base64: invalid character 0x0a at position 4");
+    check_reject("Zm9v\nYg=", CCAI_B64_STD, "base64: invalid character 0x0a at position 4");
     check_reject("Zg==Zg==", CCAI_B64_STD, "base64: invalid character 0x3d at position 2");
     check_reject("Zm9v====", CCAI_B64_STD, "base64: invalid character 0x3d at position 4");
     check_reject("====", CCAI_B64_STD, "base64: invalid character 0x3d at position 0");

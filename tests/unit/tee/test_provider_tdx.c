@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/mem.h"
 #include "tee/provider.h"
 
@@ -105,7 +106,7 @@ static uint8_t *fake_quote(const uint8_t rd[64], bool v5, size_t *len)
     ccai_buf_append(&b, body, sizeof body);
     ccai_buf_u32le(&b, 4);
     ccai_buf_append(&b, "SIG!", 4);
-    ccai_buf_append(&b, "trail", 4); /* real outblobs may carry trailing bytes */
+    ccai_buf_append_str(&b, "trail"); /* real outblobs may carry trailing bytes */
     return ccai_buf_steal(&b, len);
 }
 
@@ -322,22 +323,22 @@ static void *fake_main(void *arg)
     return NULL;
 }
 
-static void fake_start(fake_kernel *fk, const char *root, const char *provider)
+static void fake_init(fake_kernel *fk, const char *root, const char *provider)
 {
     memset(fk, 0, sizeof *fk);
     snprintf(fk->root, sizeof fk->root, "%s", root);
     fk->provider = provider;
     fk->attempts = 1;
     fk->stop_after = STOP_AFTER_GENERATION;
-    atomic_init(&fk->stop, false);
-    fk->ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    assert_true(fk->ifd >= 0);
-    /* Watch before the provider runs, so its mkdir cannot be missed. */
-    assert_true(inotify_add_watch(fk->ifd, root, IN_CREATE) >= 0);
 }
 
 static void fake_run(fake_kernel *fk)
 {
+    atomic_init(&fk->stop, false);
+    fk->ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    assert_true(fk->ifd >= 0);
+    /* Watch before the provider runs, so its mkdir cannot be missed. */
+    assert_true(inotify_add_watch(fk->ifd, fk->root, IN_CREATE) >= 0);
     assert_int_equal(pthread_create(&fk->thread, NULL, fake_main, fk), 0);
 }
 
@@ -359,7 +360,9 @@ typedef struct tree {
     char *tsm;
     char *meas;
     char *ccel;
+    char *absent;
     tee_config cfg;
+    tee_config notsm; /* the same tree without configfs-tsm */
 } tree;
 
 static int tree_setup(void **state)
@@ -370,8 +373,14 @@ static int tree_setup(void **state)
     t->tsm = ccai_xasprintf("%s/tsm/report", t->dir);
     t->meas = ccai_xasprintf("%s/measurements", t->dir);
     t->ccel = ccai_xasprintf("%s/CCEL", t->dir);
+    t->absent = ccai_xasprintf("%s/absent", t->dir);
     t->cfg = (tee_config){.state_dir = t->state, .tsm_root = t->tsm, .measurements = t->meas,
                           .ccel_path = t->ccel};
+    t->notsm = t->cfg;
+    t->notsm.tsm_root = t->absent;
+    ccai_err err = {0};
+    if (ccai_mkdir_p(t->tsm, 0700, &err))
+        fail_msg("%s", err.msg);
     *state = t;
     return 0;
 }
@@ -385,16 +394,9 @@ static int tree_teardown(void **state)
     free(t->tsm);
     free(t->meas);
     free(t->ccel);
+    free(t->absent);
     free(t);
     return 0;
-}
-
-static void make_tsm_root(const tree *t)
-{
-    char *parent = ccai_xasprintf("%s/tsm", t->dir);
-    assert_int_equal(mkdir(parent, 0700), 0);
-    assert_int_equal(mkdir(t->tsm, 0700), 0);
-    free(parent);
 }
 
 static tee_provider *open_tdx(const tree *t)
@@ -418,16 +420,48 @@ static int count_entries(const char *dir)
     return n;
 }
 
+static void assert_filled(const uint8_t reg[48], int v)
+{
+    uint8_t want[48];
+    memset(want, v, sizeof want);
+    assert_memory_equal(reg, want, sizeof want);
+}
+
 static void report_data(uint8_t rd[64])
 {
     for (int i = 0; i < 64; i++)
         rd[i] = (uint8_t)(0xa0 ^ (i * 7));
 }
 
+/* Takes a quote from a fresh tdx provider while fk plays the kernel; the
+ * entry must be gone afterwards whatever happened. */
+static ccai_code quote_via_fake(tree *t, fake_kernel *fk, const uint8_t rd[64], uint8_t **q,
+                                size_t *qlen, ccai_err *err)
+{
+    tee_provider *p = open_tdx(t);
+    fake_run(fk);
+    ccai_code rc = p->ops->get_quote(p, rd, q, qlen, err);
+    fake_join(fk, err);
+    tee_provider_close(p);
+    assert_int_equal(count_entries(t->tsm), 0);
+    return rc;
+}
+
+static ccai_code measurements_via_fake(tree *t, fake_kernel *fk, tee_measurements *m,
+                                       ccai_err *err)
+{
+    tee_provider *p = open_tdx(t);
+    fake_run(fk);
+    ccai_code rc = p->ops->read_measurements(p, m, err);
+    fake_join(fk, err);
+    tee_provider_close(p);
+    assert_int_equal(count_entries(t->tsm), 0);
+    return rc;
+}
+
 static void test_quote_carries_report_data(void **state)
 {
     tree *t = *state;
-    make_tsm_root(t);
     tee_provider *p = open_tdx(t);
     assert_string_equal(p->ops->name, "tdx");
     assert_string_equal(p->ops->tee, "tdx");
@@ -437,17 +471,15 @@ static void test_quote_carries_report_data(void **state)
     assert_int_equal(stat(rt, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0700);
     free(rt);
+    tee_provider_close(p);
 
     fake_kernel fk;
-    fake_start(&fk, t->tsm, "tdx_guest\n");
-    fake_run(&fk);
+    fake_init(&fk, t->tsm, "tdx_guest\n");
     uint8_t rd[64], *q = NULL;
     report_data(rd);
     size_t qlen = 0;
     ccai_err err = {0};
-    ccai_code rc = p->ops->get_quote(p, rd, &q, &qlen, &err);
-    fake_join(&fk, &err);
-    assert_int_equal(rc, CCAI_OK);
+    assert_int_equal(quote_via_fake(t, &fk, rd, &q, &qlen, &err), CCAI_OK);
     assert_int_equal(fk.writes, 1);
     assert_memory_equal(fk.inblob[0], rd, 64);
     size_t want_len;
@@ -455,155 +487,107 @@ static void test_quote_carries_report_data(void **state)
     assert_int_equal(qlen, want_len);
     assert_memory_equal(q, want, want_len);
     assert_memory_equal(q + 48 + 520, rd, 64);
-    /* The entry is gone. */
     assert_int_equal(access(fk.entry, F_OK), -1);
-    assert_int_equal(count_entries(t->tsm), 0);
     free(want);
     free(q);
-    tee_provider_close(p);
 }
 
 static void test_generation_race_retried(void **state)
 {
-    tree *t = *state;
-    make_tsm_root(t);
-    tee_provider *p = open_tdx(t);
     fake_kernel fk;
-    fake_start(&fk, t->tsm, "tdx_guest\n");
+    fake_init(&fk, ((tree *)*state)->tsm, "tdx_guest\n");
     fk.attempts = 2;
     fk.races = 1;
-    fake_run(&fk);
     uint8_t rd[64], *q = NULL;
     report_data(rd);
     size_t qlen = 0;
     ccai_err err = {0};
-    ccai_code rc = p->ops->get_quote(p, rd, &q, &qlen, &err);
-    fake_join(&fk, &err);
-    if (rc)
+    if (quote_via_fake(*state, &fk, rd, &q, &qlen, &err))
         fail_msg("get_quote: %s", err.msg);
     assert_int_equal(fk.writes, 2);
     assert_memory_equal(fk.inblob[0], rd, 64);
     assert_memory_equal(fk.inblob[1], rd, 64);
     assert_memory_equal(q + 48 + 520, rd, 64);
-    assert_int_equal(count_entries(t->tsm), 0);
     free(q);
-    tee_provider_close(p);
 }
 
 static void test_persistent_race_is_busy(void **state)
 {
-    tree *t = *state;
-    make_tsm_root(t);
-    tee_provider *p = open_tdx(t);
     fake_kernel fk;
-    fake_start(&fk, t->tsm, "tdx_guest\n");
+    fake_init(&fk, ((tree *)*state)->tsm, "tdx_guest\n");
     fk.attempts = 3;
     fk.races = 3;
-    fake_run(&fk);
     uint8_t rd[64] = {0}, *q = NULL;
     size_t qlen = 0;
     ccai_err err = {0};
-    ccai_code rc = p->ops->get_quote(p, rd, &q, &qlen, &err);
-    fake_join(&fk, &err);
-    assert_int_equal(rc, CCAI_ERR_BUSY);
+    assert_int_equal(quote_via_fake(*state, &fk, rd, &q, &qlen, &err), CCAI_ERR_BUSY);
     assert_int_equal(err.code, CCAI_ERR_BUSY);
     assert_null(q);
     assert_int_equal(fk.writes, 3);
     /* Rounds go 0->2, 2->4, 4->6: the message names the last one. */
     assert_string_equal(err.msg, "configfs-tsm generation changed from 4 to 6 during the quote "
                                  "(concurrent writer); gave up after 3 attempts");
-    assert_int_equal(count_entries(t->tsm), 0);
-    tee_provider_close(p);
+}
+
+/* A quote the provider must refuse, with the fake stopping where it does. */
+static void check_quote_refused(tree *t, fake_kernel *fk, ccai_code code, const char *msg)
+{
+    uint8_t rd[64] = {0}, *q = NULL;
+    size_t qlen = 0;
+    ccai_err err = {0};
+    assert_int_equal(quote_via_fake(t, fk, rd, &q, &qlen, &err), code);
+    assert_null(q);
+    assert_non_null(strstr(err.msg, msg));
 }
 
 static void test_wrong_provider_rejected(void **state)
 {
-    tree *t = *state;
-    make_tsm_root(t);
-    tee_provider *p = open_tdx(t);
     fake_kernel fk;
-    fake_start(&fk, t->tsm, "sev_guest\n");
+    fake_init(&fk, ((tree *)*state)->tsm, "sev_guest\n");
     fk.stop_after = STOP_AFTER_PROVIDER;
-    fake_run(&fk);
-    uint8_t rd[64] = {0}, *q = NULL;
-    size_t qlen = 0;
-    ccai_err err = {0};
-    ccai_code rc = p->ops->get_quote(p, rd, &q, &qlen, &err);
-    fake_join(&fk, &err);
-    assert_int_equal(rc, CCAI_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "provider is \"sev_guest\", expected \"tdx_guest\""));
+    check_quote_refused(*state, &fk, CCAI_ERR_UNSUPPORTED,
+                        "configfs-tsm provider is \"sev_guest\", expected \"tdx_guest\"");
     assert_int_equal(fk.writes, 0);
-    assert_int_equal(count_entries(t->tsm), 0);
-    tee_provider_close(p);
 }
 
 static void test_empty_outblob_rejected(void **state)
 {
-    tree *t = *state;
-    make_tsm_root(t);
-    tee_provider *p = open_tdx(t);
     fake_kernel fk;
-    fake_start(&fk, t->tsm, "tdx_guest\n");
+    fake_init(&fk, ((tree *)*state)->tsm, "tdx_guest\n");
     fk.stop_after = STOP_AFTER_OUTBLOB;
     fk.empty_outblob = true;
-    fake_run(&fk);
-    uint8_t rd[64] = {0}, *q = NULL;
-    size_t qlen = 0;
-    ccai_err err = {0};
-    ccai_code rc = p->ops->get_quote(p, rd, &q, &qlen, &err);
-    fake_join(&fk, &err);
-    assert_int_equal(rc, CCAI_ERR_IO);
-    assert_non_null(strstr(err.msg, "/outblob: expected a quote, found an empty outblob"));
-    assert_null(q);
-    assert_int_equal(count_entries(t->tsm), 0);
-    tee_provider_close(p);
+    check_quote_refused(*state, &fk, CCAI_ERR_IO,
+                        "/outblob: expected a quote, found an empty outblob");
 }
 
 static void test_oversized_outblob_rejected(void **state)
 {
-    tree *t = *state;
-    make_tsm_root(t);
-    tee_provider *p = open_tdx(t);
     fake_kernel fk;
-    fake_start(&fk, t->tsm, "tdx_guest\n");
+    fake_init(&fk, ((tree *)*state)->tsm, "tdx_guest\n");
     fk.stop_after = STOP_AFTER_OUTBLOB;
     fk.junk_len = (1u << 20) + 1;
-    fake_run(&fk);
-    uint8_t rd[64] = {0}, *q = NULL;
-    size_t qlen = 0;
-    ccai_err err = {0};
-    ccai_code rc = p->ops->get_quote(p, rd, &q, &qlen, &err);
-    fake_join(&fk, &err);
-    assert_int_equal(rc, CCAI_ERR_PARSE);
-    assert_non_null(strstr(err.msg, "/outblob: quote larger than the 1048576-byte limit"));
-    assert_null(q);
-    assert_int_equal(count_entries(t->tsm), 0);
-    tee_provider_close(p);
+    check_quote_refused(*state, &fk, CCAI_ERR_PARSE,
+                        "/outblob: quote larger than the 1048576-byte limit");
 }
 
 static void test_tdx_available(void **state)
 {
     tree *t = *state;
-    /* No root at all. */
-    assert_false(tee_tdx_available(&t->cfg));
-    make_tsm_root(t);
-
-    fake_kernel fk;
-    fake_start(&fk, t->tsm, "tdx_guest\n");
-    fk.stop_after = STOP_AFTER_PROVIDER;
-    fake_run(&fk);
-    bool yes = tee_tdx_available(&t->cfg);
-    fake_join(&fk, NULL);
-    assert_true(yes);
-    assert_int_equal(count_entries(t->tsm), 0);
-
-    fake_start(&fk, t->tsm, "sev_guest\n");
-    fk.stop_after = STOP_AFTER_PROVIDER;
-    fake_run(&fk);
-    yes = tee_tdx_available(&t->cfg);
-    fake_join(&fk, NULL);
-    assert_false(yes);
-    assert_int_equal(count_entries(t->tsm), 0);
+    assert_false(tee_tdx_available(&t->notsm));
+    static const struct {
+        const char *provider;
+        bool want;
+    } cases[] = {{"tdx_guest\n", true}, {"tdx_guest", true}, {"sev_guest\n", false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake_kernel fk;
+        fake_init(&fk, t->tsm, cases[i].provider);
+        fk.stop_after = STOP_AFTER_PROVIDER;
+        fake_run(&fk);
+        bool got = tee_tdx_available(&t->cfg);
+        fake_join(&fk, NULL);
+        assert_int_equal(got, cases[i].want);
+        assert_int_equal(count_entries(t->tsm), 0); /* the probe entry is removed */
+    }
 }
 
 static void test_open_auto(void **state)
@@ -611,22 +595,21 @@ static void test_open_auto(void **state)
     tree *t = *state;
     tee_provider *p = NULL;
     ccai_err err = {0};
-    /* An empty tree: no configfs-tsm, so auto refuses and points at sim. */
-    assert_int_equal(tee_provider_open("auto", &t->cfg, &p, &err), CCAI_ERR_NOT_FOUND);
+    /* No configfs-tsm: auto refuses and points at sim. */
+    assert_int_equal(tee_provider_open("auto", &t->notsm, &p, &err), CCAI_ERR_NOT_FOUND);
     assert_null(p);
     char *want = ccai_xasprintf("no TDX guest interface (configfs-tsm at %s with provider "
                                 "tdx_guest); use --tee sim for the simulated TD",
-                                t->tsm);
+                                t->notsm.tsm_root);
     assert_string_equal(err.msg, want);
     free(want);
     /* Explicit tdx on the same tree also fails, and says why. */
-    assert_int_equal(tee_provider_open("tdx", &t->cfg, &p, &err), CCAI_ERR_NOT_FOUND);
+    assert_int_equal(tee_provider_open("tdx", &t->notsm, &p, &err), CCAI_ERR_NOT_FOUND);
     assert_non_null(strstr(err.msg, "--tee sim"));
 
     /* With a TDX guest interface, auto picks tdx. */
-    make_tsm_root(t);
     fake_kernel fk;
-    fake_start(&fk, t->tsm, "tdx_guest\n");
+    fake_init(&fk, t->tsm, "tdx_guest\n");
     fk.stop_after = STOP_AFTER_PROVIDER;
     fake_run(&fk);
     ccai_code rc = tee_provider_open("auto", &t->cfg, &p, &err);
@@ -663,7 +646,6 @@ static void write_register(const char *dir, const char *name, uint8_t fill, size
 static void test_extend_rtmr(void **state)
 {
     tree *t = *state;
-    make_tsm_root(t);
     tee_provider *p = open_tdx(t);
     uint8_t digest[48];
     for (int i = 0; i < 48; i++)
@@ -695,7 +677,6 @@ static void test_extend_rtmr(void **state)
 static void test_read_measurements_sysfs(void **state)
 {
     tree *t = *state;
-    make_tsm_root(t);
     tee_provider *p = open_tdx(t);
     assert_int_equal(mkdir(t->meas, 0700), 0);
     write_register(t->meas, "mrtd:sha384", 0x01, 48);
@@ -712,19 +693,12 @@ static void test_read_measurements_sysfs(void **state)
     ccai_err err = {0};
     if (p->ops->read_measurements(p, &m, &err))
         fail_msg("read_measurements: %s", err.msg);
-    uint8_t want[48];
-    memset(want, 0x01, 48);
-    assert_memory_equal(m.mr_td, want, 48);
-    memset(want, 0x02, 48);
-    assert_memory_equal(m.mr_config_id, want, 48);
-    memset(want, 0x03, 48);
-    assert_memory_equal(m.mr_owner, want, 48);
-    memset(want, 0x04, 48);
-    assert_memory_equal(m.mr_owner_config, want, 48);
-    for (int i = 0; i < 4; i++) {
-        memset(want, 0x10 + i, 48);
-        assert_memory_equal(m.rtmr[i], want, 48);
-    }
+    assert_filled(m.mr_td, 0x01);
+    assert_filled(m.mr_config_id, 0x02);
+    assert_filled(m.mr_owner, 0x03);
+    assert_filled(m.mr_owner_config, 0x04);
+    for (int i = 0; i < 4; i++)
+        assert_filled(m.rtmr[i], 0x10 + i);
 
     /* A register file of the wrong size (hex text, say) is rejected. */
     write_register(t->meas, "rtmr2:sha384", '0', 64);
@@ -740,36 +714,23 @@ static void test_read_measurements_sysfs(void **state)
  * body over zero report data. */
 static void check_measurements_from_quote(tree *t, bool v5)
 {
-    make_tsm_root(t);
-    tee_provider *p = open_tdx(t);
     fake_kernel fk;
-    fake_start(&fk, t->tsm, "tdx_guest\n");
+    fake_init(&fk, t->tsm, "tdx_guest\n");
     fk.v5 = v5;
-    fake_run(&fk);
     tee_measurements m;
     memset(&m, 0xee, sizeof m);
     ccai_err err = {0};
-    ccai_code rc = p->ops->read_measurements(p, &m, &err);
-    fake_join(&fk, &err);
-    if (rc)
+    if (measurements_via_fake(t, &fk, &m, &err))
         fail_msg("read_measurements: %s", err.msg);
-    uint8_t zero[64] = {0}, want[48];
+    uint8_t zero[64] = {0};
     assert_int_equal(fk.writes, 1);
     assert_memory_equal(fk.inblob[0], zero, 64);
-    memset(want, 0x11, 48);
-    assert_memory_equal(m.mr_td, want, 48);
-    memset(want, 0x22, 48);
-    assert_memory_equal(m.mr_config_id, want, 48);
-    memset(want, 0x33, 48);
-    assert_memory_equal(m.mr_owner, want, 48);
-    memset(want, 0x44, 48);
-    assert_memory_equal(m.mr_owner_config, want, 48);
-    for (int i = 0; i < 4; i++) {
-        memset(want, 0x50 + i, 48);
-        assert_memory_equal(m.rtmr[i], want, 48);
-    }
-    assert_int_equal(count_entries(t->tsm), 0);
-    tee_provider_close(p);
+    assert_filled(m.mr_td, 0x11);
+    assert_filled(m.mr_config_id, 0x22);
+    assert_filled(m.mr_owner, 0x33);
+    assert_filled(m.mr_owner_config, 0x44);
+    for (int i = 0; i < 4; i++)
+        assert_filled(m.rtmr[i], 0x50 + i);
 }
 
 static void test_read_measurements_from_v4_quote(void **state)
@@ -786,22 +747,15 @@ static void test_read_measurements_from_v5_quote(void **state)
 static void check_bad_quote(tree *t, size_t junk, size_t truncate, bool v5, ccai_code code,
                             const char *msg)
 {
-    make_tsm_root(t);
-    tee_provider *p = open_tdx(t);
     fake_kernel fk;
-    fake_start(&fk, t->tsm, "tdx_guest\n");
+    fake_init(&fk, t->tsm, "tdx_guest\n");
     fk.junk_len = junk;
     fk.truncate = truncate;
     fk.v5 = v5;
-    fake_run(&fk);
     tee_measurements m;
     ccai_err err = {0};
-    ccai_code rc = p->ops->read_measurements(p, &m, &err);
-    fake_join(&fk, &err);
-    assert_int_equal(rc, code);
+    assert_int_equal(measurements_via_fake(t, &fk, &m, &err), code);
     assert_string_equal(err.msg, msg);
-    assert_int_equal(count_entries(t->tsm), 0);
-    tee_provider_close(p);
 }
 
 static void test_measurements_from_short_v4_quote(void **state)
@@ -829,7 +783,6 @@ static void test_measurements_from_junk_quote(void **state)
 static void test_read_ccel(void **state)
 {
     tree *t = *state;
-    make_tsm_root(t);
     tee_provider *p = open_tdx(t);
     uint8_t *data = NULL;
     size_t len = 0;
@@ -852,29 +805,26 @@ int main(void)
 {
     /* A provider that stops reading an oversized outblob must not kill us. */
     signal(SIGPIPE, SIG_IGN);
+#define T(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_quote_carries_report_data, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_generation_race_retried, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_persistent_race_is_busy, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_provider_rejected, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_empty_outblob_rejected, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_oversized_outblob_rejected, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_tdx_available, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_open_auto, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_open_unknown_kind, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_extend_rtmr, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_read_measurements_sysfs, tree_setup, tree_teardown),
-        cmocka_unit_test_setup_teardown(test_read_measurements_from_v4_quote, tree_setup,
-                                        tree_teardown),
-        cmocka_unit_test_setup_teardown(test_read_measurements_from_v5_quote, tree_setup,
-                                        tree_teardown),
-        cmocka_unit_test_setup_teardown(test_measurements_from_short_v4_quote, tree_setup,
-                                        tree_teardown),
-        cmocka_unit_test_setup_teardown(test_measurements_from_short_v5_quote, tree_setup,
-                                        tree_teardown),
-        cmocka_unit_test_setup_teardown(test_measurements_from_junk_quote, tree_setup,
-                                        tree_teardown),
-        cmocka_unit_test_setup_teardown(test_read_ccel, tree_setup, tree_teardown),
+        T(test_quote_carries_report_data),
+        T(test_generation_race_retried),
+        T(test_persistent_race_is_busy),
+        T(test_wrong_provider_rejected),
+        T(test_empty_outblob_rejected),
+        T(test_oversized_outblob_rejected),
+        T(test_tdx_available),
+        T(test_open_auto),
+        T(test_open_unknown_kind),
+        T(test_extend_rtmr),
+        T(test_read_measurements_sysfs),
+        T(test_read_measurements_from_v4_quote),
+        T(test_read_measurements_from_v5_quote),
+        T(test_measurements_from_short_v4_quote),
+        T(test_measurements_from_short_v5_quote),
+        T(test_measurements_from_junk_quote),
+        T(test_read_ccel),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
