@@ -20,7 +20,7 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCCAI_WERROR=ON >/dev/null
+	@cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DCCAI_WERROR=ON >/dev/null
 	@ninja -C $(BUILD) -j $(JOBS)
 
 build-asan: deps

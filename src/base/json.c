@@ -46,7 +46,7 @@ ccai_code ccai_json_get_int(const json_t *obj, const char *key, long long *out, 
 ccai_code ccai_json_get_hex(const json_t *obj, const char *key, uint8_t *out, size_t n,
                             ccai_err *err)
 {
-    const char *s;
+    const char *s = NULL;
     ccai_code rc = ccai_json_get_str(obj, key, &s, err);
     if (rc)
         return rc;
