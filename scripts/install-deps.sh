@@ -10,11 +10,13 @@ set -euo pipefail
 # Libraries (blueprint "Choices already made"): OpenSSL 3, jansson, libcurl
 # (OpenSSL flavour, for collateral downloads), cmocka.
 # Tests: python3 with cryptography checks our output with an independent implementation;
-# openssl and xxd are used by the integration tests.
+# openssl and xxd are used by the integration tests. unicode-data: the tokenizer's
+# Unicode category tables are generated from its UnicodeData.txt at build time.
 packages=(
   gcc make cmake ninja-build pkg-config clang
   libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
   openssl xxd python3 python3-cryptography
+  unicode-data
 )
 
 missing=()

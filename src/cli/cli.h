@@ -21,7 +21,7 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 /* Subcommands (one file each under src/cli/). */
-extern const cli_cmd cli_cmd_quote, cli_cmd_sim, cli_cmd_eventlog, cli_cmd_measure;
+extern const cli_cmd cli_cmd_quote, cli_cmd_sim, cli_cmd_eventlog, cli_cmd_measure, cli_cmd_verify;
 
 /* "ccai <cmd>: <message> (see 'ccai <cmd> --help')" on stderr; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

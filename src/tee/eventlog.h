@@ -55,6 +55,12 @@ ccai_code tee_eventlog_check_digests(const tee_eventlog *log, ccai_err *err);
 json_t *tee_eventlog_to_json(const tee_eventlog *log);
 ccai_code tee_eventlog_from_json(const json_t *arr, tee_eventlog *out, ccai_err *err);
 
+/* Reads a runtime event log file as tools pass it around: a JSON array of
+ * entries (the evidence form), a ccai-attest/1 evidence object (its
+ * "event_log"), or the JSON-lines file ccai keeps in its state directory.
+ * Digests are checked against the event texts. (eventlog_file.c) */
+ccai_code tee_eventlog_read_file(const char *path, tee_eventlog *out, ccai_err *err);
+
 /* Measures one thing: event_make, append to the provider's log, extend
  * RTMR3 -- atomically with respect to other ccai processes. *out (optional)
  * receives a copy of the event. */
