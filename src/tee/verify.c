@@ -157,16 +157,19 @@ static void step_pck_chain(vrun *v)
         step(v->r, "pck_chain", false, "%s", v->chk.chain_err.msg);
         return;
     }
-    char leaf[80], mid[80], rt[80], at[32];
+    /* "leaf <- intermediate <- root (kind root)": every certificate's CN. */
+    char at[32], name[80];
     const char *kind = v->anchor == TDX_ANCHOR_INTEL ? "pinned Intel" : "simulated";
     ccai_time_format(v->o->at, at);
-    cn(sk_X509_value(chain, 0), leaf, sizeof leaf);
-    cn(root, rt, sizeof rt);
-    if (n == 2)
-        step(v->r, "pck_chain", true, "%s <- %s (%s root), valid at %s", leaf, rt, kind, at);
-    else
-        step(v->r, "pck_chain", true, "%s <- %s%s <- %s (%s root), valid at %s", leaf,
-             cn(sk_X509_value(chain, 1), mid, sizeof mid), n > 3 ? " <- ..." : "", rt, kind, at);
+    ccai_buf path = {0};
+    for (int i = 0; i < n; i++) {
+        if (i)
+            ccai_buf_append_str(&path, " <- ");
+        ccai_buf_append_str(&path, cn(i < n - 1 ? sk_X509_value(chain, i) : root, name, sizeof name));
+    }
+    ccai_buf_u8(&path, 0);
+    step(v->r, "pck_chain", true, "%s (%s root), valid at %s", (const char *)path.data, kind, at);
+    ccai_buf_free(&path);
 }
 
 static int revoked_count(X509_CRL *crl)

@@ -1,0 +1,224 @@
+/* The persistent thread pool: see pool.h.
+ *
+ * A run is published by bumping a generation counter after the job fields are
+ * written; workers notice the new generation (spinning briefly, then on a
+ * condition variable), work on their chunk and count down `pending`; the
+ * caller works on chunk 0 and then waits for `pending` to reach zero (again
+ * spinning briefly before sleeping). The mutex and condition variables are
+ * touched only when somebody actually sleeps: a sleeper registers itself
+ * (sequentially consistent) before its last look at the counter, and the
+ * other side looks for sleepers after changing the counter, so one of the two
+ * always sees the other and no wake-up is lost. */
+#include "llm/pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+
+/* Pauses before a waiter goes to sleep: long enough to bridge the gap between
+ * two matvecs of one token, short enough that an idle pool soon sleeps. */
+enum { SPIN_ROUNDS = 1 << 14, SPIN_YIELD_EVERY = 256, MAX_THREADS = 512 };
+
+typedef struct worker {
+    struct llm_pool *pool;
+    int index;
+    pthread_t thread;
+} worker;
+
+struct llm_pool {
+    int n_threads;             /* workers + the caller */
+    worker *workers;           /* n_threads - 1 of them */
+    pthread_mutex_t run_lock;  /* one run at a time */
+    pthread_mutex_t lock;      /* guards sleeping on the two conditions */
+    pthread_cond_t wake;       /* workers: a new generation */
+    pthread_cond_t done;       /* caller: pending reached zero */
+    atomic_uint_fast64_t gen;
+    atomic_int pending;
+    atomic_int sleepers;
+    atomic_bool caller_sleeping;
+    atomic_bool stop;
+    /* The current job: written by the caller before gen is bumped. */
+    llm_pool_fn fn;
+    void *arg;
+    int64_t n_items;
+};
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* One spin step; now and then gives the core away, so that an oversubscribed
+ * machine (more threads than cores) still makes progress. */
+static void spin_step(int round)
+{
+    if ((round + 1) % SPIN_YIELD_EVERY == 0)
+        sched_yield();
+    else
+        cpu_relax();
+}
+
+static void run_chunk(llm_pool *p, int t)
+{
+    int64_t n = p->n_items, nt = p->n_threads;
+    int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    if (begin < end)
+        p->fn(p->arg, begin, end, t);
+}
+
+/* Returns the first generation different from seen. */
+static uint_fast64_t wait_for_job(llm_pool *p, uint_fast64_t seen)
+{
+    uint_fast64_t g;
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        g = atomic_load_explicit(&p->gen, memory_order_acquire);
+        if (g != seen)
+            return g;
+        spin_step(i);
+    }
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_add(&p->sleepers, 1);
+    while ((g = atomic_load(&p->gen)) == seen)
+        pthread_cond_wait(&p->wake, &p->lock);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->lock);
+    return g;
+}
+
+static void *worker_main(void *v)
+{
+    worker *w = v;
+    llm_pool *p = w->pool;
+    uint_fast64_t seen = 0;
+    for (;;) {
+        seen = wait_for_job(p, seen);
+        if (atomic_load(&p->stop))
+            return NULL;
+        run_chunk(p, w->index);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_sleeping)) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+}
+
+/* Bumps the generation and wakes sleeping workers, if any. */
+static void publish(llm_pool *p, bool force_wake)
+{
+    atomic_fetch_add(&p->gen, 1);
+    if (force_wake || atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+static void wait_for_workers(llm_pool *p)
+{
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0)
+            return;
+        spin_step(i);
+    }
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->caller_sleeping, true);
+    while (atomic_load(&p->pending) > 0)
+        pthread_cond_wait(&p->done, &p->lock);
+    atomic_store(&p->caller_sleeping, false);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+}
+
+llm_pool *llm_pool_new(int n_threads)
+{
+    if (n_threads <= 0)
+        n_threads = online_cores();
+    if (n_threads > MAX_THREADS)
+        n_threads = MAX_THREADS;
+    llm_pool *p = ccai_xcalloc(1, sizeof *p);
+    pthread_mutex_init(&p->run_lock, NULL);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->gen, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->caller_sleeping, false);
+    atomic_init(&p->stop, false);
+    p->workers = ccai_xcalloc((size_t)n_threads, sizeof *p->workers);
+    p->n_threads = 1;
+
+    /* Workers inherit a full signal mask: signals go to the process's own
+     * threads (the server's loop), never to a compute thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (int i = 1; i < n_threads; i++) {
+        worker *w = &p->workers[i - 1];
+        w->pool = p;
+        w->index = i;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+            break;
+        p->n_threads = i + 1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return p;
+}
+
+void llm_pool_free(llm_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->run_lock);
+    atomic_store(&p->stop, true);
+    publish(p, true);
+    for (int i = 1; i < p->n_threads; i++)
+        pthread_join(p->workers[i - 1].thread, NULL);
+    pthread_mutex_unlock(&p->run_lock);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->run_lock);
+    free(p->workers);
+    free(p);
+}
+
+int llm_pool_size(const llm_pool *p)
+{
+    return p ? p->n_threads : 1;
+}
+
+void llm_pool_run(llm_pool *p, int64_t n_items, llm_pool_fn fn, void *arg)
+{
+    if (n_items <= 0)
+        return;
+    if (!p || p->n_threads == 1 || n_items == 1) {
+        fn(arg, 0, n_items, 0);
+        return;
+    }
+    pthread_mutex_lock(&p->run_lock);
+    p->fn = fn;
+    p->arg = arg;
+    p->n_items = n_items;
+    atomic_store(&p->pending, p->n_threads - 1);
+    publish(p, false);
+    run_chunk(p, 0);
+    wait_for_workers(p);
+    pthread_mutex_unlock(&p->run_lock);
+}

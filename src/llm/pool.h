@@ -1,0 +1,40 @@
+/* A persistent thread pool for the forward pass (docs/engine.md, "The pool").
+ *
+ * llm_pool_run splits [0, n_items) into one contiguous chunk per thread and
+ * calls fn on each chunk; the calling thread takes chunk 0 and returns when
+ * every chunk is done. Threads are created once by llm_pool_new; between runs
+ * the workers spin for a short while (a forward pass issues runs back to back)
+ * and then sleep on a condition variable, so an idle pool costs no CPU.
+ *
+ * Runs from different threads on one pool are serialized (each waits for the
+ * previous to finish); fn must not call llm_pool_run on the same pool. */
+#ifndef CCAI_LLM_POOL_H
+#define CCAI_LLM_POOL_H
+
+#include <stdint.h>
+
+typedef struct llm_pool llm_pool;
+
+/* Work on items [begin, end) as thread `thread` (0 = the caller,
+ * 0 <= thread < llm_pool_size). Never called with an empty range. */
+typedef void (*llm_pool_fn)(void *arg, int64_t begin, int64_t end, int thread);
+
+/* A pool of n_threads threads counting the caller (0 = the number of online
+ * cores). Never fails: if the system refuses to start a worker, the pool
+ * runs with the workers it has (llm_pool_size tells). Free with llm_pool_free. */
+llm_pool *llm_pool_new(int n_threads);
+
+/* Stops and joins the workers. NULL is accepted. */
+void llm_pool_free(llm_pool *p);
+
+/* Threads taking part in a run, the caller included (1 for a NULL pool). */
+int llm_pool_size(const llm_pool *p);
+
+/* Calls fn over [0, n_items) split into contiguous chunks, one per thread
+ * (thread t of T gets [n*t/T, n*(t+1)/T)); threads whose chunk is empty are
+ * not called. A single item, a one-thread pool or a NULL pool runs
+ * fn(arg, 0, n, 0) on the caller. Returns when all chunks are done; what fn
+ * wrote is visible to the caller afterwards. */
+void llm_pool_run(llm_pool *p, int64_t n_items, llm_pool_fn fn, void *arg);
+
+#endif
