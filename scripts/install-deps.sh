@@ -15,6 +15,8 @@ set -euo pipefail
 packages=(
   gcc make cmake ninja-build pkg-config clang
   libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
+  libsqlite3-dev libsodium-dev
+  libevent-dev
   openssl xxd python3 python3-cryptography
   unicode-data
 )

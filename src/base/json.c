@@ -62,3 +62,20 @@ void ccai_json_set_hex(json_t *obj, const char *key, const uint8_t *p, size_t n)
     json_object_set_new(obj, key, json_string(h));
     free(h);
 }
+
+const char *ccai_json_kind(const json_t *v)
+{
+    if (!v)
+        return "nothing";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "a JSON value";
+}

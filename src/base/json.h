@@ -26,6 +26,9 @@ ccai_code ccai_json_get_int(const json_t *obj, const char *key, long long *out, 
 ccai_code ccai_json_get_hex(const json_t *obj, const char *key, uint8_t *out, size_t n,
                             ccai_err *err);
 
+/* "an object", "a string", ... for error messages; "nothing" for NULL. */
+const char *ccai_json_kind(const json_t *v);
+
 /* Adds key: lower-case hex of n bytes. */
 void ccai_json_set_hex(json_t *obj, const char *key, const uint8_t *p, size_t n);
 

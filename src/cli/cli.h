@@ -23,6 +23,8 @@ typedef struct cli_cmd {
 /* Subcommands (one file each under src/cli/). */
 extern const cli_cmd cli_cmd_quote, cli_cmd_sim, cli_cmd_eventlog, cli_cmd_measure, cli_cmd_verify,
     cli_cmd_run, cli_cmd_tokenize, cli_cmd_dev;
+extern const cli_cmd cli_cmd_bench;
+extern const cli_cmd cli_cmd_serve;
 
 /* "ccai <cmd>: <message> (see 'ccai <cmd> --help')" on stderr; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

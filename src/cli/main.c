@@ -24,6 +24,8 @@ static const cli_cmd cli_cmd_help = {
 static const cli_cmd *const commands[] = {
     &cli_cmd_run, &cli_cmd_tokenize, &cli_cmd_quote, &cli_cmd_verify, &cli_cmd_sim,
     &cli_cmd_eventlog, &cli_cmd_measure, &cli_cmd_dev,
+    &cli_cmd_bench,
+    &cli_cmd_serve,
     &cli_cmd_version, &cli_cmd_help,
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

@@ -12,8 +12,10 @@
  * tokens were split.
  *
  * Speed lives in the kernels (llm/kernels): a matmul quantizes its input
- * once into the weight type's activation format and splits the weight rows
- * across the pool; attention splits (token, head) pairs. Every buffer is
+ * once into the weight type's activation format and deals the weight rows
+ * out to the pool in chunks; matrices reading the same input (q/k/v,
+ * gate/up) share one quantization and one run; attention deals out (head,
+ * token) pairs. What is measured and why: docs/bench.md. Every buffer is
  * allocated in llm_ctx_new; evaluating allocates nothing. */
 #include <inttypes.h>
 #include <math.h>
@@ -24,15 +26,21 @@
 #include "llm/model.h"
 #include "llm/quant.h"
 
-enum { MAX_BATCH = 64, DEFAULT_CTX = 4096 };
+/* MAX_BATCH: prompt tokens per pass through the weights. 128 rather than 64
+ * saves the gemm half of its per-batch weight unpacking (8% less CPU per
+ * prompt token measured on Qwen2-1.5B Q4_0, docs/bench.md); the largest
+ * batch activation (128 x ffn_down's row, 1.4 MB) still fits a 2 MiB L2. */
+enum { MAX_BATCH = 128, DEFAULT_CTX = 4096 };
 
 struct llm_ctx {
     const llm_model *m;
     const llm_kernels *k;
     llm_pool *pool;
     uint32_t n_ctx, pos, n_batch;
-    /* KV cache, [n_layer][n_ctx][kv_dim] each. */
+    /* KV cache: K [n_layer][n_head_kv][head_dim][n_ctx] (transposed, so
+     * that attention's scores run along positions), V [n_layer][n_ctx][kv_dim]. */
     float *k_cache, *v_cache;
+    float *k_new;    /* [B][kv_dim] the batch's keys before they go to the cache */
     /* Per batch token b: row b of each. */
     float *x;        /* [B][n_embd] the residual stream */
     float *xn;       /* [B][n_embd] normalised input of a block */
@@ -62,32 +70,77 @@ static void rmsnorm(float *y, const float *x, const float *w, int B, int n, floa
     }
 }
 
+/* One matrix of a matmul: y[b] = W x[b], y rows y_stride floats apart. */
+typedef struct mm_out {
+    const llm_weight *W;
+    float *y;
+    size_t y_stride;
+} mm_out;
+
+/* Weight rows go to threads in groups of ROW_GROUP: 16 output floats are one
+ * 64-byte cache line, so two threads never write the same line of y. The
+ * groups are dealt out CHUNKS_PER_THREAD chunks per thread, first come
+ * first served (llm_pool_run_chunked): on a shared machine a thread whose
+ * core is taken for a while then does less, instead of everybody waiting
+ * for it at the end of every matmul; a chunk stays large (tens of
+ * microseconds of weights) so taking one costs nothing. */
+enum { ROW_GROUP = 16, MAX_FUSED = 3, CHUNKS_PER_THREAD = 4 };
+
+/* Items per chunk when n items are dealt to the pool's threads. */
+static int64_t chunk_size(const llm_ctx *c, int64_t n)
+{
+    int64_t chunks = (int64_t)llm_pool_size(c->pool) * CHUNKS_PER_THREAD;
+    return (n + chunks - 1) / chunks;
+}
+
+static int64_t row_groups(const llm_weight *W)
+{
+    return (W->rows + ROW_GROUP - 1) / ROW_GROUP;
+}
+
 typedef struct matmul_job {
     const llm_kernels *k;
-    const llm_weight *W;
     const uint8_t *act;
     size_t act_stride;
     int B;
-    float *y;
-    size_t y_stride;
+    int n_out;
+    mm_out out[MAX_FUSED];
 } matmul_job;
 
-static void matmul_rows(void *arg, int64_t begin, int64_t end, int thread)
+/* Rows [begin, end) of one matrix against the batch: the kernel's gemm (each
+ * weight block read once for all B tokens) or one vec_dot per row. */
+static void matmul_part(const matmul_job *j, const mm_out *o, int64_t begin, int64_t end)
 {
-    (void)thread;
-    const matmul_job *j = arg;
-    const llm_weight *W = j->W;
+    const llm_weight *W = o->W;
     const uint8_t *w = W->data + (size_t)begin * W->row_bytes;
     if (j->B > 1 && j->k->gemm) {
         j->k->gemm(W->type, W->cols, end - begin, w, W->row_bytes, j->B, j->act, j->act_stride,
-                   j->y + begin, j->y_stride);
+                   o->y + begin, o->y_stride);
         return;
     }
     for (int b = 0; b < j->B; b++) {
         const uint8_t *a = j->act + (size_t)b * j->act_stride, *row = w;
-        float *y = j->y + (size_t)b * j->y_stride;
+        float *y = o->y + (size_t)b * o->y_stride;
         for (int64_t i = begin; i < end; i++, row += W->row_bytes)
             y[i] = j->k->vec_dot(W->type, W->cols, row, a);
+    }
+}
+
+/* Items are row groups of the matrices laid end to end. */
+static void matmul_rows(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const matmul_job *j = arg;
+    int64_t first = 0;
+    for (int i = 0; i < j->n_out; i++) {
+        const mm_out *o = &j->out[i];
+        int64_t n = row_groups(o->W), lo = begin > first ? begin : first;
+        int64_t hi = end < first + n ? end : first + n;
+        if (lo < hi) {
+            int64_t r1 = (hi - first) * ROW_GROUP;
+            matmul_part(j, o, (lo - first) * ROW_GROUP, r1 < o->W->rows ? r1 : o->W->rows);
+        }
+        first += n;
     }
 }
 
@@ -108,20 +161,41 @@ static void quantize_rows(void *arg, int64_t begin, int64_t end, int thread)
         j->k->quantize_act(j->fmt, j->x + b * j->n, j->act + (size_t)b * j->act_stride, j->n);
 }
 
-/* y[b] = W x[b] for the B rows of x (W->cols values each); y rows are
- * y_stride floats apart. The input is quantized once, then the weight rows
- * are split across the pool. */
-static void matmul(llm_ctx *c, float *y, size_t y_stride, const llm_weight *W, const float *x,
-                   int B)
+/* out[i].y = out[i].W x for matrices that read the same input x (B rows of
+ * W->cols values): the input is quantized once and all their rows are split
+ * across the pool in one run (q/k/v, gate/up), which saves the pool a
+ * hand-off per matrix. Matrices whose types want different activation
+ * formats go one at a time. */
+static void matmuls(llm_ctx *c, const float *x, int B, const mm_out *out, int n_out)
 {
-    llm_act fmt = llm_act_for(W->type);
-    quantize_job qj = {c->k, fmt, x, W->cols, c->act, llm_act_row_bytes(fmt, W->cols)};
+    llm_act fmt = llm_act_for(out[0].W->type);
+    for (int i = 1; i < n_out; i++) {
+        if (llm_act_for(out[i].W->type) != fmt) {
+            for (int m = 0; m < n_out; m++)
+                matmuls(c, x, B, &out[m], 1);
+            return;
+        }
+    }
+    int64_t cols = out[0].W->cols, groups = 0;
+    quantize_job qj = {c->k, fmt, x, cols, c->act, llm_act_row_bytes(fmt, cols)};
     if (B > 1)
         llm_pool_run(c->pool, B, quantize_rows, &qj);
     else
         quantize_rows(&qj, 0, 1, 0);
-    matmul_job mj = {c->k, W, c->act, qj.act_stride, B, y, y_stride};
-    llm_pool_run(c->pool, W->rows, matmul_rows, &mj);
+    matmul_job mj = {c->k, c->act, qj.act_stride, B, n_out, {{0}}};
+    for (int i = 0; i < n_out; i++) {
+        mj.out[i] = out[i];
+        groups += row_groups(out[i].W);
+    }
+    llm_pool_run_chunked(c->pool, groups, chunk_size(c, groups), matmul_rows, &mj);
+}
+
+/* y[b] = W x[b] for the B rows of x (W->cols values each). */
+static void matmul(llm_ctx *c, float *y, size_t y_stride, const llm_weight *W, const float *x,
+                   int B)
+{
+    mm_out o = {W, y, y_stride};
+    matmuls(c, x, B, &o, 1);
 }
 
 static void add_bias(float *y, const float *bias, int B, int n, size_t stride)
@@ -169,33 +243,103 @@ static void rope(const llm_ctx *c, float *v, int B, size_t stride, int n_heads)
     }
 }
 
-/* The dot product of two float rows (attention's q.k). Eight partial sums:
- * the compiler keeps them in one vector register, which a single running sum
- * (whose order C fixes) would forbid. */
-static float dot_f32(const float *a, const float *b, int n)
+/* Attention's and swiglu's inner loops are plain C written so the compiler
+ * vectorizes them; on x86 they are also compiled for AVX-512 and AVX2 (+FMA)
+ * and the loader picks the clone the CPU runs (one binary for all). A clone
+ * is chosen once per process, and every (token, head) and every element
+ * goes through the same code whatever the batch or thread split, so
+ * batching still changes no bit. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* e^x without a library call or a branch, so loops over it vectorize:
+ * x = k ln2 + r with |r| <= ln2/2, e^r by its Taylor polynomial of degree 6
+ * (relative error < 3e-7, about expf's), times 2^k put in the exponent
+ * bits. x is first clamped to [-87, 88], where 2^k stays a normal float;
+ * e^-87 = 1.6e-38 stands in for anything smaller, which neither a softmax
+ * weight nor silu can tell from 0. The clamp compares bit patterns: integer
+ * compares cannot raise FP exceptions, so the compiler may turn them into
+ * vector blends (float ones it must keep as branches). Below -87 a float's
+ * pattern is above -87's as an unsigned integer; above 88, above 88's as a
+ * signed one. */
+static inline float exp_fast(float x)
 {
-    float acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += a[i + j] * b[i + j];
-    float s = 0;
-    for (; i < n; i++)
-        s += a[i] * b[i];
-    for (int j = 0; j < 8; j++)
-        s += acc[j];
-    return s;
+    const uint32_t minus_87 = 0xC2AE0000u;
+    const int32_t plus_88 = 0x42B00000;
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    u = u > minus_87 ? minus_87 : u;
+    int32_t i = (int32_t)u;
+    i = i > plus_88 ? plus_88 : i;
+    memcpy(&x, &i, sizeof x);
+    const float round_shift = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float k = (x * 1.44269504f + round_shift) - round_shift;
+    float r = x - k * 0.693359375f + k * 2.12194440e-4f; /* ln 2 in two parts (Cephes) */
+    float p = 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) * (1 << 23);
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
 }
 
-/* y += a * x, in groups of eight for the same reason. */
-static void axpy(float *restrict y, float a, const float *restrict x, int n)
+/* Scores s[t] = scale * q.k_t for the n cached positions of one kv head.
+ * The K cache is stored transposed, one row of n_ctx positions per
+ * dimension (kt: the head's first row, rows `stride` floats apart), so the
+ * loops run along positions: s[t] += q[d] k[d][t] needs no horizontal sum
+ * per position, which a row-wise dot product would. Four dimensions per
+ * pass over s keep the loads of s and the stores to it to a quarter. */
+static inline void attn_scores(float *restrict s, const float *q, float scale,
+                               const float *kt, size_t stride, int D, size_t n)
 {
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            y[i + j] += a * x[i + j];
-    for (; i < n; i++)
-        y[i] += a * x[i];
+    for (size_t t = 0; t < n; t++)
+        s[t] = 0;
+    int d = 0;
+    for (; d + 4 <= D; d += 4) {
+        const float *restrict k0 = kt + (size_t)d * stride, *restrict k1 = k0 + stride,
+                    *restrict k2 = k1 + stride, *restrict k3 = k2 + stride;
+        float q0 = q[d] * scale, q1 = q[d + 1] * scale, q2 = q[d + 2] * scale,
+              q3 = q[d + 3] * scale;
+        for (size_t t = 0; t < n; t++)
+            s[t] += q0 * k0[t] + q1 * k1[t] + q2 * k2[t] + q3 * k3[t];
+    }
+    for (; d < D; d++) {
+        const float *restrict k0 = kt + (size_t)d * stride;
+        float q0 = q[d] * scale;
+        for (size_t t = 0; t < n; t++)
+            s[t] += q0 * k0[t];
+    }
+}
+
+/* out = sum over t < n of w[t] * inv * v_t, V rows `stride` floats apart;
+ * four positions per pass over out, for the same reason. */
+static inline void attn_values(float *restrict out, const float *w, float inv, const float *v,
+                               size_t stride, int D, size_t n)
+{
+    for (int d = 0; d < D; d++)
+        out[d] = 0;
+    size_t t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const float *restrict v0 = v + t * stride, *restrict v1 = v0 + stride,
+                    *restrict v2 = v1 + stride, *restrict v3 = v2 + stride;
+        float w0 = w[t] * inv, w1 = w[t + 1] * inv, w2 = w[t + 2] * inv, w3 = w[t + 3] * inv;
+        for (int d = 0; d < D; d++)
+            out[d] += w0 * v0[d] + w1 * v1[d] + w2 * v2[d] + w3 * v3[d];
+    }
+    for (; t < n; t++) {
+        const float *restrict v0 = v + t * stride;
+        float w0 = w[t] * inv;
+        for (int d = 0; d < D; d++)
+            out[d] += w0 * v0[d];
+    }
 }
 
 typedef struct attn_job {
@@ -204,39 +348,42 @@ typedef struct attn_job {
     int B;
 } attn_job;
 
-/* One (token, head) pair per item: softmax(q k^T / sqrt(D)) v over the
- * positions 0..p of the token, with its kv head (grouped-query attention). */
-static void attend(void *arg, int64_t begin, int64_t end, int thread)
+/* One (head, token) pair per item: softmax(q k^T / sqrt(D)) v over the
+ * positions 0..p of the token, with its kv head (grouped-query attention).
+ * Items run head by head: a chunk of them then holds every token of a few
+ * heads, so a causal prompt's cost (token b reads b + 1 positions) spreads
+ * evenly over the chunks, and a kv head's cache rows stay hot in the
+ * thread's cache. The blocking of both loops depends only on the position,
+ * never on the batch, so batching changes no bit. */
+VECTOR_CLONES static void attend(void *arg, int64_t begin, int64_t end, int thread)
 {
     const attn_job *j = arg;
     const llm_ctx *c = j->c;
     const llm_hparams *hp = &c->m->hp;
-    int D = (int)hp->head_dim, H = (int)hp->n_head, group = (int)(hp->n_head / hp->n_head_kv);
+    int D = (int)hp->head_dim, group = (int)(hp->n_head / hp->n_head_kv);
     size_t Q = llm_q_dim(hp), KV = llm_kv_dim(hp);
     float scale = 1.0f / sqrtf((float)D), *s = c->scores + (size_t)thread * c->n_ctx;
     for (int64_t item = begin; item < end; item++) {
-        int b = (int)(item / H), h = (int)(item % H);
+        int h = (int)(item / j->B), b = (int)(item % j->B);
         size_t n_pos = c->pos + (size_t)b + 1, kvo = (size_t)(h / group) * D;
-        const float *q = c->q + b * Q + (size_t)h * D;
-        float mx = -INFINITY;
-        for (size_t t = 0; t < n_pos; t++) {
-            s[t] = dot_f32(q, j->kc + t * KV + kvo, D) * scale;
+        attn_scores(s, c->q + b * Q + (size_t)h * D, scale, j->kc + kvo * c->n_ctx, c->n_ctx, D,
+                    n_pos);
+        float mx = -INFINITY, sum = 0;
+        for (size_t t = 0; t < n_pos; t++)
             mx = s[t] > mx ? s[t] : mx;
+        for (size_t t = 0; t < n_pos; t++) {
+            s[t] = exp_fast(s[t] - mx);
+            sum += s[t];
         }
-        float sum = 0;
-        for (size_t t = 0; t < n_pos; t++)
-            sum += s[t] = expf(s[t] - mx);
-        float *out = c->att + b * Q + (size_t)h * D;
-        memset(out, 0, (size_t)D * sizeof *out);
-        for (size_t t = 0; t < n_pos; t++)
-            axpy(out, s[t] / sum, j->vc + t * KV + kvo, D);
+        attn_values(c->att + b * Q + (size_t)h * D, s, 1.0f / sum, j->vc + kvo, KV, D, n_pos);
     }
 }
 
 static void attention(llm_ctx *c, const float *kc, const float *vc, int B)
 {
     attn_job j = {c, kc, vc, B};
-    llm_pool_run(c->pool, (int64_t)B * c->m->hp.n_head, attend, &j);
+    int64_t items = (int64_t)B * c->m->hp.n_head;
+    llm_pool_run_chunked(c->pool, items, chunk_size(c, items), attend, &j);
 }
 
 static void residual(float *x, const float *dx, size_t n)
@@ -245,14 +392,25 @@ static void residual(float *x, const float *dx, size_t n)
         x[i] += dx[i];
 }
 
-/* gate = silu(gate) * up. */
-static void swiglu(float *gate, const float *up, size_t n)
+/* gate = silu(gate) * up, for B rows of n. */
+VECTOR_CLONES static void swiglu(float *restrict gate, const float *restrict up, int B, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+    for (int b = 0; b < B; b++, gate += n, up += n)
+        for (size_t i = 0; i < n; i++)
+            gate[i] = gate[i] / (1.0f + exp_fast(-gate[i])) * up[i];
 }
 
 /* ---- The layers ----------------------------------------------------------- */
+
+/* The batch's keys (B rows of kv_dim) into the transposed K cache: dim i of
+ * the kv heads side by side, position p, at i * n_ctx + p. */
+static void store_keys(const llm_ctx *c, float *kc, const float *k, int B)
+{
+    size_t KV = llm_kv_dim(&c->m->hp);
+    for (int b = 0; b < B; b++)
+        for (size_t i = 0; i < KV; i++)
+            kc[i * c->n_ctx + c->pos + (size_t)b] = k[(size_t)b * KV + i];
+}
 
 static void attention_block(llm_ctx *c, uint32_t il, int B)
 {
@@ -261,17 +419,16 @@ static void attention_block(llm_ctx *c, uint32_t il, int B)
     int E = (int)hp->n_embd, Q = (int)llm_q_dim(hp), KV = (int)llm_kv_dim(hp);
     size_t layer = (size_t)il * c->n_ctx * KV;
     float *kc = c->k_cache + layer, *vc = c->v_cache + layer;
-    float *k = kc + (size_t)c->pos * KV, *v = vc + (size_t)c->pos * KV; /* this batch's rows */
+    float *k = c->k_new, *v = vc + (size_t)c->pos * KV; /* v: this batch's rows of the cache */
 
     rmsnorm(c->xn, c->x, L->attn_norm, B, E, hp->rms_eps);
-    matmul(c, c->q, Q, &L->wq, c->xn, B);
-    matmul(c, k, KV, &L->wk, c->xn, B);
-    matmul(c, v, KV, &L->wv, c->xn, B);
+    matmuls(c, c->xn, B, (mm_out[]){{&L->wq, c->q, Q}, {&L->wk, k, KV}, {&L->wv, v, KV}}, 3);
     add_bias(c->q, L->bq, B, Q, Q);
     add_bias(k, L->bk, B, KV, KV);
     add_bias(v, L->bv, B, KV, KV);
     rope(c, c->q, B, Q, (int)hp->n_head);
     rope(c, k, B, KV, (int)hp->n_head_kv);
+    store_keys(c, kc, k, B);
     attention(c, kc, vc, B);
     matmul(c, c->proj, E, &L->wo, c->att, B);
     residual(c->x, c->proj, (size_t)B * E);
@@ -284,9 +441,8 @@ static void ffn_block(llm_ctx *c, uint32_t il, int B)
     int E = (int)hp->n_embd, F = (int)hp->n_ff;
 
     rmsnorm(c->xn, c->x, L->ffn_norm, B, E, hp->rms_eps);
-    matmul(c, c->gate, F, &L->w_gate, c->xn, B);
-    matmul(c, c->up, F, &L->w_up, c->xn, B);
-    swiglu(c->gate, c->up, (size_t)B * F);
+    matmuls(c, c->xn, B, (mm_out[]){{&L->w_gate, c->gate, F}, {&L->w_up, c->up, F}}, 2);
+    swiglu(c->gate, c->up, B, (size_t)F);
     matmul(c, c->proj, E, &L->w_down, c->gate, B);
     residual(c->x, c->proj, (size_t)B * E);
 }
@@ -372,6 +528,7 @@ ccai_code llm_ctx_new(const llm_model *m, uint32_t n_ctx, llm_pool *pool, const 
     c->xn = floats(B * E);
     c->proj = floats(B * E);
     c->q = floats(B * Q);
+    c->k_new = floats(B * KV);
     c->att = floats(B * Q);
     c->gate = floats(B * F);
     c->up = floats(B * F);
@@ -389,7 +546,7 @@ void llm_ctx_free(llm_ctx *c)
 {
     if (!c)
         return;
-    void *bufs[] = {c->k_cache, c->v_cache, c->x,      c->xn,     c->proj, c->q,   c->att,
+    void *bufs[] = {c->k_new, c->k_cache, c->v_cache, c->x,      c->xn,     c->proj, c->q,   c->att,
                     c->gate,    c->up,      c->scores, c->act,    c->logits, c->rope_cos,
                     c->rope_sin};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)

@@ -8,7 +8,11 @@
  * touched only when somebody actually sleeps: a sleeper registers itself
  * (sequentially consistent) before its last look at the counter, and the
  * other side looks for sleepers after changing the counter, so one of the two
- * always sees the other and no wake-up is lost. */
+ * always sees the other and no wake-up is lost.
+ *
+ * A chunked run (llm_pool_run_chunked) publishes the same way; instead of
+ * computing its chunk from its index, every thread, the caller included,
+ * takes the next `grain` items from a shared counter until none are left. */
 #include "llm/pool.h"
 
 #include <pthread.h>
@@ -47,6 +51,9 @@ struct llm_pool {
     llm_pool_fn fn;
     void *arg;
     int64_t n_items;
+    int64_t grain;             /* 0: one contiguous chunk per thread */
+    atomic_int_fast64_t next;  /* chunked runs: the first item not yet taken */
+    atomic_uint_fast64_t runs; /* runs handed to the workers */
 };
 
 static inline void cpu_relax(void)
@@ -70,10 +77,21 @@ static void spin_step(int round)
 
 static void run_chunk(llm_pool *p, int t)
 {
-    int64_t n = p->n_items, nt = p->n_threads;
-    int64_t begin = n * t / nt, end = n * (t + 1) / nt;
-    if (begin < end)
-        p->fn(p->arg, begin, end, t);
+    int64_t n = p->n_items, nt = p->n_threads, g = p->grain;
+    if (g == 0) {
+        int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+        if (begin < end)
+            p->fn(p->arg, begin, end, t);
+        return;
+    }
+    /* Relaxed is enough: the counter only hands out ranges; what fn writes
+     * is published by the pending count, as for a static run. */
+    for (;;) {
+        int64_t begin = atomic_fetch_add_explicit(&p->next, g, memory_order_relaxed);
+        if (begin >= n)
+            return;
+        p->fn(p->arg, begin, n - begin < g ? n : begin + g, t);
+    }
 }
 
 /* Returns the first generation different from seen. */
@@ -161,6 +179,8 @@ llm_pool *llm_pool_new(int n_threads)
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->caller_sleeping, false);
     atomic_init(&p->stop, false);
+    atomic_init(&p->next, 0);
+    atomic_init(&p->runs, 0);
     p->workers = ccai_xcalloc((size_t)n_threads, sizeof *p->workers);
     p->n_threads = 1;
 
@@ -204,21 +224,46 @@ int llm_pool_size(const llm_pool *p)
     return p ? p->n_threads : 1;
 }
 
-void llm_pool_run(llm_pool *p, int64_t n_items, llm_pool_fn fn, void *arg)
+/* One run: grain 0 splits statically, else hands out chunks of grain. */
+static void run(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn, void *arg)
 {
-    if (n_items <= 0)
-        return;
-    if (!p || p->n_threads == 1 || n_items == 1) {
-        fn(arg, 0, n_items, 0);
-        return;
-    }
     pthread_mutex_lock(&p->run_lock);
     p->fn = fn;
     p->arg = arg;
     p->n_items = n_items;
+    p->grain = grain;
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
     atomic_store(&p->pending, p->n_threads - 1);
+    atomic_fetch_add_explicit(&p->runs, 1, memory_order_relaxed);
     publish(p, false);
     run_chunk(p, 0);
     wait_for_workers(p);
     pthread_mutex_unlock(&p->run_lock);
+}
+
+void llm_pool_run(llm_pool *p, int64_t n_items, llm_pool_fn fn, void *arg)
+{
+    if (n_items <= 0)
+        return;
+    if (!p || p->n_threads == 1 || n_items == 1)
+        fn(arg, 0, n_items, 0);
+    else
+        run(p, n_items, 0, fn, arg);
+}
+
+void llm_pool_run_chunked(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn,
+                          void *arg)
+{
+    if (n_items <= 0)
+        return;
+    grain = grain < 1 ? 1 : grain;
+    if (!p || p->n_threads == 1 || n_items <= grain)
+        fn(arg, 0, n_items, 0);
+    else
+        run(p, n_items, grain, fn, arg);
+}
+
+uint64_t llm_pool_runs(const llm_pool *p)
+{
+    return p ? atomic_load_explicit(&p->runs, memory_order_relaxed) : 0;
 }

@@ -6,6 +6,9 @@
  * the workers spin for a short while (a forward pass issues runs back to back)
  * and then sleep on a condition variable, so an idle pool costs no CPU.
  *
+ * llm_pool_run_chunked deals the items out in small chunks instead, first
+ * come first served, which keeps threads busy when the machine is shared.
+ *
  * Runs from different threads on one pool are serialized (each waits for the
  * previous to finish); fn must not call llm_pool_run on the same pool. */
 #ifndef CCAI_LLM_POOL_H
@@ -36,5 +39,20 @@ int llm_pool_size(const llm_pool *p);
  * fn(arg, 0, n, 0) on the caller. Returns when all chunks are done; what fn
  * wrote is visible to the caller afterwards. */
 void llm_pool_run(llm_pool *p, int64_t n_items, llm_pool_fn fn, void *arg);
+
+/* Like llm_pool_run, but the items are handed out `grain` at a time from a
+ * shared counter as threads come free, so a thread that is slowed down
+ * (another process on its core) ends up with fewer of them instead of
+ * holding up the run. fn gets ranges of at most grain items, each item
+ * exactly once, on any thread and in any order; with n_items <= grain, a
+ * one-thread pool or a NULL pool it runs fn(arg, 0, n_items, 0) on the
+ * caller. grain < 1 counts as 1. */
+void llm_pool_run_chunked(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn,
+                          void *arg);
+
+/* Runs handed to the workers so far (runs done inline on the caller are not
+ * counted: they cost nothing); 0 for NULL. For measuring the hand-off cost
+ * per token (docs/bench.md). */
+uint64_t llm_pool_runs(const llm_pool *p);
 
 #endif

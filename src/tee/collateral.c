@@ -37,22 +37,6 @@ enum {
 #define PEM_CRL_END "-----END X509 CRL-----"
 #define PEM_CERT_BEGIN "-----BEGIN CERTIFICATE-----"
 
-static const char *json_kind(const json_t *v)
-{
-    if (!v)
-        return "nothing";
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "a JSON value";
-}
 
 /* The string member key, its length bounded by max and free of NUL bytes
  * (none of the bundle's texts has one, and C strings could not keep it). */
@@ -64,7 +48,7 @@ static ccai_code get_text(const json_t *bundle, const char *key, size_t max, con
         return ccai_fail(err, CCAI_ERR_PARSE, "collateral: missing \"%s\"", key);
     if (!json_is_string(v))
         return ccai_fail(err, CCAI_ERR_PARSE, "collateral: \"%s\": expected a string, found %s",
-                         key, json_kind(v));
+                         key, ccai_json_kind(v));
     size_t n = json_string_length(v);
     const char *s = json_string_value(v);
     if (n == 0)
@@ -208,7 +192,7 @@ static ccai_code get_signed_json(const json_t *bundle, const char *key, char **o
         return rc;
     }
     bool object = json_is_object(parsed);
-    const char *kind = json_kind(parsed);
+    const char *kind = ccai_json_kind(parsed);
     json_decref(parsed);
     if (!object)
         return ccai_fail(err, CCAI_ERR_PARSE,
@@ -237,7 +221,7 @@ ccai_code tdx_collateral_from_json(const json_t *bundle, tdx_collateral *out, cc
     memset(out, 0, sizeof *out);
     if (!bundle || !json_is_object(bundle))
         return ccai_fail(err, CCAI_ERR_PARSE, "collateral: expected a JSON object, found %s",
-                         bundle ? json_kind(bundle) : "nothing");
+                         bundle ? ccai_json_kind(bundle) : "nothing");
     tdx_collateral c = {0};
     /* tdx-facts §2 field order. */
     ccai_code rc = get_chain(bundle, "pck_crl_issuer_chain", &c.pck_crl_issuer_chain, err);

@@ -427,7 +427,7 @@ ccai_code tdx_pem_chain_load(const char *pem, size_t len, STACK_OF(X509) **out, 
     return CCAI_OK;
 }
 
-void tdx_x509_subject(X509 *cert, char *buf, size_t n)
+void tdx_x509_name_text(const X509_NAME *name, char *buf, size_t n)
 {
     if (n == 0)
         return;
@@ -438,7 +438,7 @@ void tdx_x509_subject(X509 *cert, char *buf, size_t n)
     /* RFC 2253 escaping and separators, but in certificate order (CN first,
      * as Intel's names read) and with UTF-8 left readable. */
     unsigned long flags = (XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV & ~ASN1_STRFLGS_ESC_MSB);
-    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, flags) >= 0) {
+    if (X509_NAME_print_ex(bio, name, 0, flags) >= 0) {
         char *p = NULL;
         long len = BIO_get_mem_data(bio, &p);
         size_t k = len > 0 ? (size_t)len : 0;
@@ -448,6 +448,11 @@ void tdx_x509_subject(X509 *cert, char *buf, size_t n)
         buf[k] = '\0';
     }
     BIO_free(bio);
+}
+
+void tdx_x509_subject(X509 *cert, char *buf, size_t n)
+{
+    tdx_x509_name_text(X509_get_subject_name(cert), buf, n);
 }
 
 void tdx_x509_sha256(X509 *cert, uint8_t out[32])

@@ -39,7 +39,8 @@ ccai_code tdx_pem_to_x509(const char *pem, X509 **out, ccai_err *err);
  * bundle or a certificate that does not decode. */
 ccai_code tdx_pem_chain_load(const char *pem, size_t len, STACK_OF(X509) **out, ccai_err *err);
 
-/* "CN=...,O=..." one-line subject of cert into buf. */
+/* "CN=...,O=..." one line: a name, or a certificate's subject, into buf. */
+void tdx_x509_name_text(const X509_NAME *name, char *buf, size_t n);
 void tdx_x509_subject(X509 *cert, char *buf, size_t n);
 /* SHA-256 of the certificate's DER encoding. */
 void tdx_x509_sha256(X509 *cert, uint8_t out[32]);

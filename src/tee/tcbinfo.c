@@ -75,22 +75,6 @@ ccai_code tdx_tcb_status_parse(const char *s, tdx_tcb_status *out, ccai_err *err
 
 /* ---- typed members with JSON paths --------------------------------------------- */
 
-static const char *json_kind(const json_t *v)
-{
-    if (!v)
-        return "nothing";
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "a JSON value";
-}
 
 static const char *kind_name(json_type t)
 {
@@ -129,7 +113,7 @@ static ccai_code member(const json_t *obj, const char *path, const char *key, js
         return ccai_fail(err, CCAI_ERR_PARSE, "missing member %s", p);
     if (json_typeof(v) != t)
         return ccai_fail(err, CCAI_ERR_PARSE, "%s: expected %s, found %s", p, kind_name(t),
-                         json_kind(v));
+                         ccai_json_kind(v));
     *out = v;
     return CCAI_OK;
 }
@@ -253,7 +237,7 @@ static ccai_code get_advisories(const json_t *lv, const char *path, tdx_tcb_leve
         const json_t *v = json_array_get(arr, i);
         if (!json_is_string(v))
             return ccai_fail(err, CCAI_ERR_PARSE, "%s[%zu]: expected a string, found %s", p, i,
-                             json_kind(v));
+                             ccai_json_kind(v));
         size_t len = json_string_length(v);
         if (len == 0 || len > ADVISORY_MAX || strlen(json_string_value(v)) != len)
             return ccai_fail(err, CCAI_ERR_PARSE,
@@ -294,7 +278,7 @@ static ccai_code get_components(const json_t *tcb, const char *path, const char 
         join_index(ep, p, i);
         if (!json_is_object(c))
             return ccai_fail(err, CCAI_ERR_PARSE, "%s: expected an object, found %s", ep,
-                             json_kind(c));
+                             ccai_json_kind(c));
         long long svn = 0;
         rc = get_uint(c, ep, "svn", 255, &svn, err);
         if (rc)
@@ -361,7 +345,7 @@ static ccai_code get_levels(const json_t *obj, const char *path, level_fn parse_
         join_index(lp, p, i);
         if (!json_is_object(lv))
             rc = ccai_fail(err, CCAI_ERR_PARSE, "%s: expected an object, found %s", lp,
-                           json_kind(lv));
+                           ccai_json_kind(lv));
         else
             rc = parse_one(lv, lp, &levels[i], err);
     }
@@ -397,7 +381,7 @@ static ccai_code open_doc(const char *text, size_t len, const char *want_id, int
     if (rc)
         return rc;
     if (!json_is_object(doc)) {
-        rc = ccai_fail(err, CCAI_ERR_PARSE, "expected a JSON object, found %s", json_kind(doc));
+        rc = ccai_fail(err, CCAI_ERR_PARSE, "expected a JSON object, found %s", ccai_json_kind(doc));
         json_decref(doc);
         return rc;
     }
@@ -503,7 +487,7 @@ static ccai_code get_module_ids(const json_t *doc, tdx_tcb_info *ti, ccai_err *e
         join_index(ep, p, i);
         if (!json_is_object(m))
             return ccai_fail(err, CCAI_ERR_PARSE, "%s: expected an object, found %s", ep,
-                             json_kind(m));
+                             ccai_json_kind(m));
         tdx_module_identity *mi = &ti->module_ids[ti->n_module_ids++];
         rc = get_module(m, ep, true, mi, err);
         if (rc)

@@ -121,20 +121,7 @@ void tdx_v_serial_hex(const ASN1_INTEGER *sn, char *out, size_t n)
 
 static void name_text(const X509_NAME *name, char *buf, size_t n)
 {
-    /* Same form as tdx_x509_subject: RFC 2253 separators, certificate order. */
-    unsigned long flags = (XN_FLAG_RFC2253 & ~XN_FLAG_DN_REV & ~ASN1_STRFLGS_ESC_MSB);
-    BIO *bio = BIO_new(BIO_s_mem());
-    buf[0] = '\0';
-    if (bio && X509_NAME_print_ex(bio, name, 0, flags) >= 0) {
-        char *p = NULL;
-        long len = BIO_get_mem_data(bio, &p);
-        size_t k = len > 0 ? (size_t)len : 0;
-        if (k >= n)
-            k = n - 1;
-        memcpy(buf, p, k);
-        buf[k] = '\0';
-    }
-    BIO_free(bio);
+    tdx_x509_name_text(name, buf, n);
 }
 
 /* ---- trust anchors ------------------------------------------------------------ */

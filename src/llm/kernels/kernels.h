@@ -42,6 +42,12 @@ typedef struct llm_kernels {
 
 /* The reference back end: always available. */
 const llm_kernels *llm_kernels_scalar(void);
+/* SIMD back ends (kernels/avx2.c, kernels/avx512.c), compiled with target
+ * attributes so one binary runs everywhere; select.c probes the CPU before
+ * handing them out. avx512 needs AVX-512 F, BW, VL (and uses VNNI's
+ * vpdpbusd when the CPU has it); avx2 needs AVX2, FMA and F16C. */
+const llm_kernels *llm_kernels_avx2(void);
+const llm_kernels *llm_kernels_avx512(void);
 
 /* By name: NULL or "auto" gives the best back end this CPU runs; "scalar"
  * the reference. An unknown name is CCAI_ERR_ARG with the list of available

@@ -3,6 +3,7 @@
  * that says whether the CPU runs it (e.g. __builtin_cpu_supports). */
 #include "llm/kernels/kernels.h"
 
+#include <cpuid.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -19,7 +20,30 @@ static bool always(void)
     return true;
 }
 
+/* F16C through CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports
+ * does not know "f16c". */
+static bool has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+
+static bool has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
+}
+
+static bool has_avx512(void)
+{
+    __builtin_cpu_init();
+    return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+}
+
 static const backend BACKENDS[] = {
+    {"avx512", llm_kernels_avx512, has_avx512},
+    {"avx2", llm_kernels_avx2, has_avx2},
     {"scalar", llm_kernels_scalar, always},
 };
 

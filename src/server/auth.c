@@ -1,0 +1,634 @@
+/* Who may call what (server.h "auth.c"; docs/serve.md "Authentication").
+ *
+ * Callers prove themselves with an API key (Authorization: Bearer ccai_...)
+ * or a browser session cookie (ccai_session, HttpOnly; Secure;
+ * SameSite=Strict), both checked by accounts.h. With --auth off (loopback
+ * only) every caller is an anonymous admin. Routes:
+ *
+ *   POST   /api/login              {"username","password"} -> session cookie
+ *   POST   /api/logout             ends the session, clears the cookie
+ *   GET    /api/me                 the caller
+ *   GET    /api/admin/users        POST {name, password, role}
+ *   DELETE /api/admin/users/<name>
+ *   GET    /api/admin/keys         POST {user?, label} -> the key, shown once
+ *   DELETE /api/admin/keys/<id>
+ *   GET    /api/keys               POST {label}; DELETE /api/keys/<id>: one's own keys
+ *
+ * Password work (Argon2id, ~70 ms and 64 MiB) belongs off the event loop.
+ * Creating a user runs on a short-lived worker thread and answers through a
+ * deferred reply. A login cannot yet: its reply carries Set-Cookie, and a
+ * deferred reply (net/http.h) has no way to add headers, so the password
+ * check runs on the loop thread, bounded per client address (10 a minute)
+ * and overall (5 a second, bursts of 20). Secrets taken from request bodies
+ * are wiped once used; none is logged. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/json.h"
+#include "base/mem.h"
+#include "base/timeutil.h"
+#include "server/server.h"
+
+enum {
+    SESSION_TTL_S = 12 * 3600,
+    LOGIN_PER_MINUTE = 10,    /* per client address */
+    LOGIN_ALL_PER_MINUTE = 300, /* every client together: bounds the loop's Argon2 time */
+    LOGIN_ALL_BURST = 20,
+    MAX_WORKERS = 4,          /* user creations hashing at once */
+};
+
+typedef struct auth_state {
+    ccai_ratelimit *login_rl, *login_all;
+    pthread_mutex_t mu;
+    pthread_cond_t idle;
+    int workers; /* under mu */
+} auth_state;
+
+typedef enum { VIA_NONE, VIA_OFF, VIA_KEY, VIA_SESSION } auth_via;
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static int status_for(ccai_code c)
+{
+    switch (c) {
+    case CCAI_ERR_ARG: case CCAI_ERR_PARSE: return 400;
+    case CCAI_ERR_VERIFY: return 401;
+    case CCAI_ERR_NOT_FOUND: return 404;
+    case CCAI_ERR_STATE: return 409;
+    default: return 500;
+    }
+}
+
+/* Wipes a string jansson holds (a password or token from a request body). */
+static void wipe_json_string(json_t *v)
+{
+    if (json_is_string(v))
+        ccai_wipe((void *)(uintptr_t)json_string_value(v), json_string_length(v));
+}
+
+static json_t *user_json(const ccai_user *u)
+{
+    const char *role = ccai_role_name(u->role);
+    return json_pack("{s:I, s:s, s:s}", "id", (json_int_t)u->id, "name", u->name, "role",
+                     role ? role : "unknown");
+}
+
+static json_t *time_json(int64_t t)
+{
+    char buf[32];
+    if (t <= 0)
+        return json_null();
+    ccai_time_format((time_t)t, buf);
+    return json_string(buf);
+}
+
+/* The request body as a JSON object, or NULL after answering 400. */
+static json_t *body_object(ccai_http_req *req, const char *shape)
+{
+    size_t len = 0;
+    const uint8_t *body = ccai_http_body(req, &len);
+    json_t *j = NULL;
+    ccai_err err = {0};
+    if (ccai_json_parse((const char *)body, len, &j, &err) || !json_is_object(j)) {
+        ccai_http_reply_error(req, 400, "expected a JSON object %s%s%s", shape,
+                              err.msg[0] ? ": " : "", err.msg);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* An optional string member: NULL when absent; false (after 400) when not a string. */
+static bool opt_string(ccai_http_req *req, const json_t *obj, const char *key, const char **out)
+{
+    const json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v)) {
+        ccai_http_reply_error(req, 400, "\"%s\": expected a string, found %s", key,
+                              ccai_json_kind(v));
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+static void log_req(ccai_server *s, ccai_http_req *req, int status, uint64_t t0, int64_t uid)
+{
+    ccai_access_log(s, ccai_http_method(req), ccai_http_path(req), status, ccai_now_ns() - t0, uid,
+                    -1, -1);
+}
+
+static void reply_code(ccai_http_req *req, const ccai_err *err, int *status)
+{
+    *status = status_for(err->code);
+    ccai_http_reply_error(req, *status, "%s", err->msg);
+}
+
+/* ---- authentication --------------------------------------------------------------- */
+
+/* A cookie-authenticated request that changes something must come from this
+ * origin (defence in depth behind SameSite=Strict). */
+static bool same_origin(ccai_server *s, ccai_http_req *req)
+{
+    const char *m = ccai_http_method(req), *origin = ccai_http_header(req, "Origin");
+    if (!origin || !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS"))
+        return true;
+    const char *host = ccai_http_header(req, "Host");
+    if (!host)
+        return false;
+    char want[512];
+    snprintf(want, sizeof want, "%s://%s", s->tls ? "https" : "http", host);
+    return strcasecmp(origin, want) == 0;
+}
+
+static auth_via authenticate(ccai_server *s, ccai_http_req *req, ccai_user *who)
+{
+    memset(who, 0, sizeof *who);
+    if (!s->cfg->auth) {
+        who->id = 0;
+        snprintf(who->name, sizeof who->name, "anonymous");
+        who->role = CCAI_ROLE_ADMIN;
+        return VIA_OFF;
+    }
+    if (!s->acc)
+        return VIA_NONE; /* auth on but no accounts: fail closed */
+    const char *authz = ccai_http_header(req, "Authorization");
+    if (authz) {
+        /* A credential that was sent and is wrong never falls back to the cookie. */
+        char key[CCAI_KEY_LEN + 1];
+        bool ok = ccai_accounts_bearer_key(authz, key, NULL) == CCAI_OK &&
+                  ccai_accounts_key_check(s->acc, key, who, NULL) == CCAI_OK;
+        ccai_wipe(key, sizeof key);
+        return ok ? VIA_KEY : VIA_NONE;
+    }
+    const char *cookie = ccai_http_header(req, "Cookie");
+    if (cookie) {
+        char token[CCAI_SESSION_TOKEN_LEN + 1];
+        bool ok = ccai_accounts_cookie_token(cookie, token, NULL) == CCAI_OK &&
+                  ccai_accounts_session_check(s->acc, token, time(NULL), who, NULL) == CCAI_OK;
+        ccai_wipe(token, sizeof token);
+        return ok ? VIA_SESSION : VIA_NONE;
+    }
+    return VIA_NONE;
+}
+
+static bool require(ccai_server *s, ccai_http_req *req, int min_role, ccai_user *who,
+                    auth_via *via_out)
+{
+    uint64_t t0 = ccai_now_ns();
+    auth_via via = authenticate(s, req, who);
+    if (via_out)
+        *via_out = via;
+    int status = 0;
+    if (via == VIA_NONE) {
+        ccai_http_set_header(req, "WWW-Authenticate", "Bearer realm=\"ccai\"");
+        ccai_http_reply_error(req, status = 401, "authentication required");
+    } else if (via == VIA_SESSION && !same_origin(s, req)) {
+        ccai_http_reply_error(req, status = 403, "cross-origin request refused");
+    } else if (who->role < CCAI_ROLE_ADMIN || who->role > min_role) {
+        ccai_http_reply_error(req, status = 403, "this needs the %s role",
+                              ccai_role_name(min_role) ? ccai_role_name(min_role) : "admin");
+    }
+    if (!status)
+        return true;
+    log_req(s, req, status, t0, via == VIA_NONE ? -1 : who->id);
+    return false;
+}
+
+bool ccai_auth_require(ccai_server *s, ccai_http_req *req, int min_role, ccai_user *who)
+{
+    ccai_user tmp;
+    return require(s, req, min_role, who ? who : &tmp, NULL);
+}
+
+/* With --auth off there are no accounts to manage. */
+static bool need_accounts(ccai_server *s, ccai_http_req *req, uint64_t t0)
+{
+    if (s->acc)
+        return true;
+    ccai_http_reply_error(req, 404, "there are no accounts: the server runs with --auth off");
+    log_req(s, req, 404, t0, 0);
+    return false;
+}
+
+/* ---- login, logout, me ------------------------------------------------------------ */
+
+static bool login_allowed(ccai_server *s, ccai_http_req *req)
+{
+    auth_state *st = s->auth_state;
+    int retry = 0, retry_all = 0;
+    uint64_t now = ccai_now_ns();
+    if (ccai_ratelimit_take(st->login_rl, ccai_http_client_addr(req), now, &retry) &&
+        ccai_ratelimit_take(st->login_all, "*", now, &retry_all))
+        return true;
+    char ra[16];
+    snprintf(ra, sizeof ra, "%d", retry > retry_all ? retry : retry_all);
+    ccai_http_set_header(req, "Retry-After", ra);
+    ccai_http_reply_error(req, 429, "too many login attempts; retry in %s s", ra);
+    return false;
+}
+
+static void on_login(ccai_http_req *req, void *arg)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_server *s = arg;
+    int status = 200;
+    int64_t uid = -1;
+    json_t *j = NULL;
+    const char *name = NULL, *password = NULL;
+    if (!s->acc) {
+        ccai_http_reply_error(req, status = 400,
+                              "the server runs with --auth off: there is nothing to log in to");
+    } else if (!login_allowed(s, req)) {
+        status = 429;
+    } else if (!(j = body_object(req, "{\"username\": ..., \"password\": ...}"))) {
+        status = 400;
+    } else if (!opt_string(req, j, "username", &name) || !opt_string(req, j, "password", &password)) {
+        status = 400;
+    } else if (!name || !password) {
+        ccai_http_reply_error(req, status = 400, "expected \"username\" and \"password\"");
+    } else {
+        ccai_user who;
+        ccai_err err = {0};
+        char *token = NULL, cookie[256];
+        if (ccai_accounts_check_password(s->acc, name, password, &who, &err) ||
+            ccai_accounts_session_create(s->acc, &who, SESSION_TTL_S, &token, &err) ||
+            ccai_accounts_cookie_header(token, SESSION_TTL_S, cookie, sizeof cookie)) {
+            if (!err.msg[0])
+                ccai_fail(&err, CCAI_ERR_STATE, "cannot make the session cookie");
+            reply_code(req, &err, &status);
+        } else {
+            uid = who.id;
+            ccai_http_set_header(req, "Set-Cookie", cookie);
+            json_t *r = json_pack("{s:o, s:i}", "user", user_json(&who), "expires_in",
+                                  SESSION_TTL_S);
+            ccai_http_reply_json(req, 200, r);
+            json_decref(r);
+            ccai_wipe(cookie, sizeof cookie);
+        }
+        ccai_accounts_free_secret(token);
+    }
+    wipe_json_string(json_object_get(j, "password"));
+    json_decref(j);
+    log_req(s, req, status, t0, uid);
+}
+
+static void on_logout(ccai_http_req *req, void *arg)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_server *s = arg;
+    const char *cookie = ccai_http_header(req, "Cookie");
+    char token[CCAI_SESSION_TOKEN_LEN + 1], clear[128];
+    if (s->acc && cookie && ccai_accounts_cookie_token(cookie, token, NULL) == CCAI_OK)
+        ccai_accounts_session_delete(s->acc, token, NULL);
+    ccai_wipe(token, sizeof token);
+    if (ccai_accounts_cookie_clear_header(clear, sizeof clear) == CCAI_OK)
+        ccai_http_set_header(req, "Set-Cookie", clear);
+    json_t *r = json_pack("{s:b}", "ok", 1);
+    ccai_http_reply_json(req, 200, r);
+    json_decref(r);
+    log_req(s, req, 200, t0, -1);
+}
+
+static void on_me(ccai_http_req *req, void *arg)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_server *s = arg;
+    ccai_user who;
+    auth_via via;
+    if (!require(s, req, CCAI_ROLE_USER, &who, &via))
+        return;
+    static const char *const vias[] = {"none", "off", "key", "session"};
+    json_t *r = json_pack("{s:o, s:s}", "user", user_json(&who), "auth", vias[via]);
+    ccai_http_reply_json(req, 200, r);
+    json_decref(r);
+    log_req(s, req, 200, t0, who.id);
+}
+
+/* ---- users (admin) ---------------------------------------------------------------- */
+
+static void on_users_list(ccai_http_req *req, void *arg)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_server *s = arg;
+    ccai_user who;
+    if (!require(s, req, CCAI_ROLE_ADMIN, &who, NULL) || !need_accounts(s, req, t0))
+        return;
+    ccai_user_info *u = NULL;
+    size_t n = 0;
+    ccai_err err = {0};
+    int status = 200;
+    if (ccai_accounts_user_list(s->acc, &u, &n, &err)) {
+        reply_code(req, &err, &status);
+    } else {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = user_json(&u[i].user);
+            json_object_set_new(o, "created_at", time_json(u[i].created_at));
+            json_object_set_new(o, "key_count", json_integer(u[i].key_count));
+            json_array_append_new(arr, o);
+        }
+        json_t *r = json_pack("{s:o}", "users", arr);
+        ccai_http_reply_json(req, 200, r);
+        json_decref(r);
+    }
+    free(u);
+    log_req(s, req, status, t0, who.id);
+}
+
+typedef struct create_job {
+    ccai_server *s;
+    ccai_http_stream *reply;
+    char *name, *password, *path;
+    int role;
+    int64_t actor;
+    uint64_t t0;
+} create_job;
+
+static void *create_worker(void *arg)
+{
+    create_job *job = arg;
+    ccai_server *s = job->s;
+    auth_state *st = s->auth_state;
+    ccai_user u;
+    ccai_err err = {0};
+    int status = 201;
+    if (ccai_accounts_user_create(s->acc, job->name, job->password, job->role, &u, &err)) {
+        status = status_for(err.code);
+        json_t *e = json_pack("{s:s}", "error", err.msg);
+        ccai_http_stream_reply_json(job->reply, status, e);
+        json_decref(e);
+    } else {
+        json_t *r = json_pack("{s:o}", "user", user_json(&u));
+        ccai_http_stream_reply_json(job->reply, status, r);
+        json_decref(r);
+    }
+    ccai_access_log(s, "POST", job->path, status, ccai_now_ns() - job->t0, job->actor, -1, -1);
+    ccai_wipe(job->password, strlen(job->password));
+    free(job->password);
+    free(job->name);
+    free(job->path);
+    free(job);
+    pthread_mutex_lock(&st->mu);
+    if (--st->workers == 0)
+        pthread_cond_broadcast(&st->idle);
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+/* Hands the Argon2 work to a detached worker; false (caller answers 503)
+ * when too many are running. */
+static bool start_create(ccai_server *s, create_job *job)
+{
+    auth_state *st = s->auth_state;
+    pthread_mutex_lock(&st->mu);
+    bool ok = st->workers < MAX_WORKERS;
+    if (ok)
+        st->workers++;
+    pthread_mutex_unlock(&st->mu);
+    if (!ok)
+        return false;
+    pthread_attr_t a;
+    pthread_t t;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    ok = pthread_create(&t, &a, create_worker, job) == 0;
+    pthread_attr_destroy(&a);
+    if (!ok) {
+        pthread_mutex_lock(&st->mu);
+        if (--st->workers == 0)
+            pthread_cond_broadcast(&st->idle);
+        pthread_mutex_unlock(&st->mu);
+    }
+    return ok;
+}
+
+static void on_users_create(ccai_http_req *req, void *arg)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_server *s = arg;
+    ccai_user who;
+    if (!require(s, req, CCAI_ROLE_ADMIN, &who, NULL) || !need_accounts(s, req, t0))
+        return;
+    int status = 0, role = CCAI_ROLE_USER;
+    const char *name = NULL, *password = NULL, *role_s = NULL;
+    ccai_err err = {0};
+    json_t *j = body_object(req, "{\"name\": ..., \"password\": ..., \"role\": \"user\"}");
+    if (!j || !opt_string(req, j, "name", &name) || !opt_string(req, j, "password", &password) ||
+        !opt_string(req, j, "role", &role_s)) {
+        status = 400;
+    } else if (!name || !password) {
+        ccai_http_reply_error(req, status = 400, "expected \"name\" and \"password\"");
+    } else if (role_s && ccai_role_parse(role_s, &role, &err)) {
+        reply_code(req, &err, &status);
+    } else if (ccai_accounts_name_valid(name, &err)) {
+        reply_code(req, &err, &status);
+    } else {
+        create_job *job = ccai_xcalloc(1, sizeof *job);
+        *job = (create_job){.s = s, .name = ccai_xstrdup(name), .password = ccai_xstrdup(password),
+                            .path = ccai_xstrdup(ccai_http_path(req)), .role = role,
+                            .actor = who.id, .t0 = t0};
+        job->reply = ccai_http_defer(req);
+        if (!start_create(s, job)) {
+            json_t *e = json_pack("{s:s}", "error", "busy creating users; retry shortly");
+            ccai_http_stream_reply_json(job->reply, 503, e);
+            json_decref(e);
+            ccai_wipe(job->password, strlen(job->password));
+            free(job->password);
+            free(job->name);
+            free(job->path);
+            free(job);
+            status = 503;
+        }
+    }
+    wipe_json_string(json_object_get(j, "password"));
+    json_decref(j);
+    if (status)
+        log_req(s, req, status, t0, who.id); /* else the worker logs */
+}
+
+/* The last path segment after prefix ("/api/admin/users/" + name). */
+static const char *path_tail(ccai_http_req *req, const char *prefix)
+{
+    const char *p = ccai_http_path(req);
+    size_t n = strlen(prefix);
+    return strncmp(p, prefix, n) == 0 ? p + n : "";
+}
+
+static void on_users_delete(ccai_http_req *req, void *arg)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_server *s = arg;
+    ccai_user who;
+    if (!require(s, req, CCAI_ROLE_ADMIN, &who, NULL) || !need_accounts(s, req, t0))
+        return;
+    const char *name = path_tail(req, "/api/admin/users/");
+    ccai_err err = {0};
+    int status = 200;
+    if (ccai_accounts_user_delete(s->acc, name, &err)) {
+        reply_code(req, &err, &status);
+    } else {
+        json_t *r = json_pack("{s:s}", "deleted", name);
+        ccai_http_reply_json(req, 200, r);
+        json_decref(r);
+    }
+    log_req(s, req, status, t0, who.id);
+}
+
+/* ---- API keys --------------------------------------------------------------------- */
+
+/* own: the caller's keys only, even for an admin (/api/keys). */
+static void keys_list(ccai_http_req *req, ccai_server *s, bool own)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_user who;
+    if (!require(s, req, own ? CCAI_ROLE_USER : CCAI_ROLE_ADMIN, &who, NULL) ||
+        !need_accounts(s, req, t0))
+        return;
+    ccai_key_info *k = NULL;
+    size_t n = 0;
+    ccai_err err = {0};
+    int status = 200;
+    if (ccai_accounts_key_list(s->acc, &who, &k, &n, &err)) {
+        reply_code(req, &err, &status);
+    } else {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            if (own && k[i].user_id != who.id)
+                continue;
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", k[i].id, "user", k[i].user_name,
+                               "label", k[i].label, "created_at", time_json(k[i].created_at),
+                               "last_used_at", time_json(k[i].last_used_at)));
+        }
+        json_t *r = json_pack("{s:o}", "keys", arr);
+        ccai_http_reply_json(req, 200, r);
+        json_decref(r);
+    }
+    free(k);
+    log_req(s, req, status, t0, who.id);
+}
+
+static void keys_create(ccai_http_req *req, ccai_server *s, bool own)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_user who, owner;
+    if (!require(s, req, own ? CCAI_ROLE_USER : CCAI_ROLE_ADMIN, &who, NULL) ||
+        !need_accounts(s, req, t0))
+        return;
+    int status = 201;
+    const char *user = NULL, *label = NULL;
+    ccai_err err = {0};
+    char *key = NULL, id[CCAI_KEY_ID_LEN + 1];
+    json_t *j = body_object(req, own ? "{\"label\": ...}" : "{\"user\": ..., \"label\": ...}");
+    if (!j || !opt_string(req, j, "label", &label) || (!own && !opt_string(req, j, "user", &user))) {
+        status = 400;
+    } else if (own && json_object_get(j, "user")) {
+        ccai_http_reply_error(req, status = 400,
+                              "\"user\": /api/keys makes keys for the caller; admins use "
+                              "/api/admin/keys");
+    } else if (user && ccai_accounts_user_get(s->acc, user, &owner, &err)) {
+        reply_code(req, &err, &status);
+    } else if (ccai_accounts_key_create(s->acc, user ? &owner : &who, label, &key, id, &err)) {
+        reply_code(req, &err, &status);
+    } else {
+        const ccai_user *o = user ? &owner : &who;
+        json_t *r = json_pack("{s:s, s:s, s:s, s:s}", "key", key, "id", id, "user", o->name,
+                              "label", label ? label : "");
+        json_object_set_new(r, "note", json_string("the key is shown this once"));
+        ccai_http_reply_json(req, 201, r);
+        wipe_json_string(json_object_get(r, "key"));
+        json_decref(r);
+    }
+    ccai_accounts_free_secret(key);
+    json_decref(j);
+    log_req(s, req, status, t0, who.id);
+}
+
+static void keys_revoke(ccai_http_req *req, ccai_server *s, bool own)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_user who;
+    if (!require(s, req, own ? CCAI_ROLE_USER : CCAI_ROLE_ADMIN, &who, NULL) ||
+        !need_accounts(s, req, t0))
+        return;
+    const char *id = path_tail(req, own ? "/api/keys/" : "/api/admin/keys/");
+    /* Through /api/keys an admin acts as a user: their own keys only. */
+    ccai_user actor = who;
+    if (own)
+        actor.role = CCAI_ROLE_USER;
+    ccai_err err = {0};
+    int status = 200;
+    if (ccai_accounts_key_revoke(s->acc, &actor, id, &err)) {
+        reply_code(req, &err, &status);
+    } else {
+        json_t *r = json_pack("{s:s}", "revoked", id);
+        ccai_http_reply_json(req, 200, r);
+        json_decref(r);
+    }
+    log_req(s, req, status, t0, who.id);
+}
+
+static void on_admin_keys_list(ccai_http_req *req, void *arg) { keys_list(req, arg, false); }
+static void on_admin_keys_create(ccai_http_req *req, void *arg) { keys_create(req, arg, false); }
+static void on_admin_keys_revoke(ccai_http_req *req, void *arg) { keys_revoke(req, arg, false); }
+static void on_keys_list(ccai_http_req *req, void *arg) { keys_list(req, arg, true); }
+static void on_keys_create(ccai_http_req *req, void *arg) { keys_create(req, arg, true); }
+static void on_keys_revoke(ccai_http_req *req, void *arg) { keys_revoke(req, arg, true); }
+
+/* ---- registration ----------------------------------------------------------------- */
+
+ccai_code ccai_auth_register(ccai_server *s, ccai_err *err)
+{
+    auth_state *st = ccai_xcalloc(1, sizeof *st);
+    st->login_rl = ccai_ratelimit_new(LOGIN_PER_MINUTE, LOGIN_PER_MINUTE);
+    st->login_all = ccai_ratelimit_new(LOGIN_ALL_PER_MINUTE, LOGIN_ALL_BURST);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->idle, NULL);
+    s->auth_state = st;
+    static const struct {
+        const char *method, *path;
+        ccai_http_handler fn;
+    } routes[] = {
+        {"POST", "/api/login", on_login},
+        {"POST", "/api/logout", on_logout},
+        {"GET", "/api/me", on_me},
+        {"GET", "/api/admin/users", on_users_list},
+        {"POST", "/api/admin/users", on_users_create},
+        {"DELETE", "/api/admin/users/*", on_users_delete},
+        {"GET", "/api/admin/keys", on_admin_keys_list},
+        {"POST", "/api/admin/keys", on_admin_keys_create},
+        {"DELETE", "/api/admin/keys/*", on_admin_keys_revoke},
+        {"GET", "/api/keys", on_keys_list},
+        {"POST", "/api/keys", on_keys_create},
+        {"DELETE", "/api/keys/*", on_keys_revoke},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        ccai_code rc = ccai_http_route(s->http, routes[i].method, routes[i].path, routes[i].fn, s,
+                                       err);
+        if (rc)
+            return rc;
+    }
+    return CCAI_OK;
+}
+
+void ccai_auth_free(ccai_server *s)
+{
+    auth_state *st = s->auth_state;
+    if (!st)
+        return;
+    pthread_mutex_lock(&st->mu);
+    while (st->workers > 0)
+        pthread_cond_wait(&st->idle, &st->mu);
+    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->idle);
+    ccai_ratelimit_free(st->login_rl);
+    ccai_ratelimit_free(st->login_all);
+    free(st);
+    s->auth_state = NULL;
+}
