@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `make demo`: the evidence demo. Until the server lands (issues 6-9) the main
+# `make demo`: the evidence demo. Until the full stack lands (issues 6-9) the main
 # job is the first link of the trust chain on the simulated TD: measure the
 # binary, take a quote bound to a fresh nonce, show it, replay the event logs,
-# and write the collateral a verifier needs.
+# write the collateral a verifier needs, and verify the quote with it.
 set -euo pipefail
 CCAI=${1:-build/ccai}
 STATE=${CCAI_STATE_DIR:-$(pwd)/out/demo-state}
@@ -35,3 +35,7 @@ step "the firmware event log (CCEL) replays to RTMR0..2"
 step "collateral for a verifier"
 "$CCAI" sim collateral --state-dir "$STATE" -o out/demo-collateral.json
 echo "wrote out/demo-quote.bin and out/demo-collateral.json"
+
+step "a verifier checks it (DCAP + the default policy; the simulated root is trusted only because we ask)"
+"$CCAI" verify out/demo-quote.bin --collateral out/demo-collateral.json \
+  --event-log "$STATE/sim/eventlog.jsonl" --trust-simulated
