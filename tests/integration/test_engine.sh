@@ -18,6 +18,17 @@ for ft in F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K Q4_K_M Q5_K_M; do
   expect_rc 0 "$CCAI" run "$TMP/q-$ft.gguf" "hello" --raw --temp 0 -n 4
 done
 
+# --- every kernel back end gives the scalar reference's greedy tokens ---
+KERNELS=$("$CCAI" run "$TMP/q-F32.gguf" x --kernels nonesuch 2>&1 | grep -o 'available: auto, [a-z0-9, ]*' | sed 's/available: auto, //' | tr -d ',')
+for ft in F32 Q8_0 Q4_0 Q4_K_M; do
+  "$CCAI" dev mkmodel --preset tiny-llama --ftype $ft --seed 3 -o "$TMP/k-$ft.gguf" 2>/dev/null
+  want=$("$CCAI" run "$TMP/k-$ft.gguf" "The quick brown fox" --raw --temp 0 -n 32 --kernels scalar | od -An -tx1)
+  for k in $KERNELS; do
+    got=$("$CCAI" run "$TMP/k-$ft.gguf" "The quick brown fox" --raw --temp 0 -n 32 --kernels $k | od -An -tx1)
+    expect_eq "$got" "$want" "greedy tokens with --kernels $k ($ft) equal scalar's"
+  done
+done
+
 # --- sampling: a seed reproduces, a temperature of 0 is greedy ---
 M="$TMP/q-F32.gguf"
 expect_rc 0 "$CCAI" run "$M" "hi" --raw --temp 1.5 --seed 42 -n 16; A=$OUT
