@@ -12,8 +12,9 @@
  * pp_peak_fraction = (pp_tps x 2 x non-embedding parameters) / peak.
  *
  * The pure parts (bytes per token, parameter counts, the weight-type name)
- * depend only on the model; the microbenchmarks take a pool and a "quick"
- * flag (tiny buffers and loops: structure, not speed, for tests). */
+ * depend only on the model (bench.c); the microbenchmarks (bench_machine.c)
+ * take a pool and a "quick" flag (tiny buffers and loops: structure, not
+ * speed, for tests). */
 #ifndef CCAI_LLM_BENCH_H
 #define CCAI_LLM_BENCH_H
 
@@ -69,6 +70,17 @@ typedef struct llm_bench_limit {
  * allocated (CCAI_ERR_ARG). */
 ccai_code llm_bench_bandwidth(llm_pool *pool, bool quick, llm_bench_limit *out, ccai_err *err);
 
+/* The same, spread over time: open allocates and faults in the buffer, each
+ * pass streams it once, close gives the best pass and frees the buffer.
+ * llm_bench_run passes between its generation runs, so that the bound and
+ * the speed come from the same stretch of time (the host's bandwidth can
+ * change by half from one minute to the next on a shared machine). */
+enum { LLM_BENCH_BW_PASSES = 5 };
+typedef struct llm_bench_bw llm_bench_bw;
+ccai_code llm_bench_bw_open(llm_pool *pool, bool quick, llm_bench_bw **out, ccai_err *err);
+void llm_bench_bw_pass(llm_bench_bw *b);
+llm_bench_limit llm_bench_bw_close(llm_bench_bw *b);
+
 /* Peak ops/s of the instruction the kernels named `kernels` ("avx512",
  * "avx2", "scalar") use for a weight type of kind k, every thread of pool
  * running independent register-resident accumulator chains at once: int8,
@@ -85,6 +97,10 @@ double llm_bench_pool_run_us(llm_pool *pool, bool quick);
 
 /* Resident memory of this process (VmRSS), in MiB; 0 when unknown. */
 double llm_bench_rss_mb(void);
+
+/* The median of v[0..n) (the mean of the middle two when n is even; 0 for
+ * n <= 0). */
+double llm_bench_median(const double *v, int n);
 
 /* ---- A whole run -------------------------------------------------------------- */
 
@@ -120,13 +136,14 @@ typedef struct llm_bench_result {
     double rss_mb;
 } llm_bench_result;
 
-/* Runs the benchmark on m (named `name` in the report): one warm-up token,
- * the bandwidth and peak microbenchmarks, then `repeats` prompt runs of
- * n_prompt tokens and `repeats` generations of n_gen tokens after a 4-token
- * prompt, the KV cache emptied before each; tokens are seeded pseudo-random
- * ids (no tokenizer, no sampling). Fills *out (free with
- * llm_bench_result_free). Errors: bad parameters (CCAI_ERR_ARG), unknown
- * kernels, a context or buffer that cannot be allocated. */
+/* Runs the benchmark on m (named `name` in the report): one untimed prompt
+ * run (warm-up), `repeats` prompt runs of n_prompt tokens, `repeats`
+ * generations of n_gen tokens after a 4-token prompt with bandwidth passes
+ * between them, the KV cache emptied before each run, then the peak and
+ * pool microbenchmarks; tokens are seeded pseudo-random ids (no tokenizer,
+ * no sampling). Fills *out (free with llm_bench_result_free). Errors: bad
+ * parameters (CCAI_ERR_ARG), unknown kernels, a context or buffer that
+ * cannot be allocated. */
 ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_params *p,
                         llm_bench_result *out, ccai_err *err);
 void llm_bench_result_free(llm_bench_result *r);

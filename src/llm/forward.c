@@ -78,12 +78,13 @@ typedef struct mm_out {
 } mm_out;
 
 /* Weight rows go to threads in groups of ROW_GROUP: 16 output floats are one
- * 64-byte cache line, so two threads never write the same line of y. The
- * groups are dealt out CHUNKS_PER_THREAD chunks per thread, first come
- * first served (llm_pool_run_chunked): on a shared machine a thread whose
- * core is taken for a while then does less, instead of everybody waiting
- * for it at the end of every matmul; a chunk stays large (tens of
- * microseconds of weights) so taking one costs nothing. */
+ * 64-byte cache line, so two threads never write the same line of y. Each
+ * thread's share of the groups is cut into CHUNKS_PER_THREAD chunks, and a
+ * thread that is done takes the others' remaining chunks
+ * (llm_pool_run_chunked): on a shared machine a thread whose core is taken
+ * for a while then does less, instead of everybody waiting for it at the
+ * end of every matmul. More chunks measured slower (16 per thread: ~7%),
+ * fewer balance worse (docs/bench.md). */
 enum { ROW_GROUP = 16, MAX_FUSED = 3, CHUNKS_PER_THREAD = 4 };
 
 /* Items per chunk when n items are dealt to the pool's threads. */

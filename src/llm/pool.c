@@ -10,9 +10,13 @@
  * other side looks for sleepers after changing the counter, so one of the two
  * always sees the other and no wake-up is lost.
  *
- * A chunked run (llm_pool_run_chunked) publishes the same way; instead of
- * computing its chunk from its index, every thread, the caller included,
- * takes the next `grain` items from a shared counter until none are left. */
+ * A chunked run (llm_pool_run_chunked) publishes the same way, with each
+ * thread's static range behind a cursor of its own: a thread takes `grain`
+ * items at a time from the front of its range, then from the front of the
+ * others' (stealing). Taking from one's own cursor touches a cache line no
+ * other thread writes until the stealing starts, and consecutive chunks are
+ * adjacent, so a thread streams its weights in one run the hardware
+ * prefetcher follows; only the end of a run is shared out. */
 #include "llm/pool.h"
 
 #include <pthread.h>
@@ -28,6 +32,16 @@
 /* Pauses before a waiter goes to sleep: long enough to bridge the gap between
  * two matvecs of one token, short enough that an idle pool soon sleeps. */
 enum { SPIN_ROUNDS = 1 << 14, SPIN_YIELD_EVERY = 256, MAX_THREADS = 512 };
+
+/* A thread's range in a chunked run: next is the first item not yet taken,
+ * end its limit. Padded to a cache line: two cursors' `next` are 64 bytes
+ * apart, never on one line, so threads taking from their own ranges do not
+ * contend. */
+struct cursor {
+    atomic_int_fast64_t next;
+    int64_t end;
+    char pad[64 - sizeof(atomic_int_fast64_t) - sizeof(int64_t)];
+};
 
 typedef struct worker {
     struct llm_pool *pool;
@@ -52,7 +66,7 @@ struct llm_pool {
     void *arg;
     int64_t n_items;
     int64_t grain;             /* 0: one contiguous chunk per thread */
-    atomic_int_fast64_t next;  /* chunked runs: the first item not yet taken */
+    struct cursor *cursors;    /* chunked runs: one per thread */
     atomic_uint_fast64_t runs; /* runs handed to the workers */
 };
 
@@ -75,23 +89,31 @@ static void spin_step(int round)
         cpu_relax();
 }
 
+/* Takes chunks from cursor c until its range is used up. */
+static void take_chunks(llm_pool *p, struct cursor *c, int t)
+{
+    int64_t g = p->grain;
+    /* Relaxed is enough: the cursor only hands out ranges; what fn writes
+     * is published by the pending count, as for a static run. */
+    for (;;) {
+        int64_t begin = atomic_fetch_add_explicit(&c->next, g, memory_order_relaxed);
+        if (begin >= c->end)
+            return;
+        p->fn(p->arg, begin, c->end - begin < g ? c->end : begin + g, t);
+    }
+}
+
 static void run_chunk(llm_pool *p, int t)
 {
-    int64_t n = p->n_items, nt = p->n_threads, g = p->grain;
-    if (g == 0) {
+    int64_t n = p->n_items, nt = p->n_threads;
+    if (p->grain == 0) {
         int64_t begin = n * t / nt, end = n * (t + 1) / nt;
         if (begin < end)
             p->fn(p->arg, begin, end, t);
         return;
     }
-    /* Relaxed is enough: the counter only hands out ranges; what fn writes
-     * is published by the pending count, as for a static run. */
-    for (;;) {
-        int64_t begin = atomic_fetch_add_explicit(&p->next, g, memory_order_relaxed);
-        if (begin >= n)
-            return;
-        p->fn(p->arg, begin, n - begin < g ? n : begin + g, t);
-    }
+    for (int i = 0; i < nt; i++) /* its own range first, then the others' */
+        take_chunks(p, &p->cursors[(t + i) % nt], t);
 }
 
 /* Returns the first generation different from seen. */
@@ -179,7 +201,9 @@ llm_pool *llm_pool_new(int n_threads)
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->caller_sleeping, false);
     atomic_init(&p->stop, false);
-    atomic_init(&p->next, 0);
+    p->cursors = ccai_xcalloc((size_t)n_threads, sizeof *p->cursors);
+    for (int i = 0; i < n_threads; i++)
+        atomic_init(&p->cursors[i].next, 0);
     atomic_init(&p->runs, 0);
     p->workers = ccai_xcalloc((size_t)n_threads, sizeof *p->workers);
     p->n_threads = 1;
@@ -216,6 +240,7 @@ void llm_pool_free(llm_pool *p)
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->run_lock);
     free(p->workers);
+    free(p->cursors);
     free(p);
 }
 
@@ -232,7 +257,11 @@ static void run(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn, voi
     p->arg = arg;
     p->n_items = n_items;
     p->grain = grain;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    for (int t = 0; grain && t < p->n_threads; t++) {
+        atomic_store_explicit(&p->cursors[t].next, n_items * t / p->n_threads,
+                              memory_order_relaxed);
+        p->cursors[t].end = n_items * (t + 1) / p->n_threads;
+    }
     atomic_store(&p->pending, p->n_threads - 1);
     atomic_fetch_add_explicit(&p->runs, 1, memory_order_relaxed);
     publish(p, false);

@@ -6,8 +6,9 @@
  * the workers spin for a short while (a forward pass issues runs back to back)
  * and then sleep on a condition variable, so an idle pool costs no CPU.
  *
- * llm_pool_run_chunked deals the items out in small chunks instead, first
- * come first served, which keeps threads busy when the machine is shared.
+ * llm_pool_run_chunked cuts the shares into chunks and lets a thread that
+ * is done take the others' remaining chunks, which keeps threads busy when
+ * the machine is shared.
  *
  * Runs from different threads on one pool are serialized (each waits for the
  * previous to finish); fn must not call llm_pool_run on the same pool. */
@@ -40,13 +41,14 @@ int llm_pool_size(const llm_pool *p);
  * wrote is visible to the caller afterwards. */
 void llm_pool_run(llm_pool *p, int64_t n_items, llm_pool_fn fn, void *arg);
 
-/* Like llm_pool_run, but the items are handed out `grain` at a time from a
- * shared counter as threads come free, so a thread that is slowed down
- * (another process on its core) ends up with fewer of them instead of
- * holding up the run. fn gets ranges of at most grain items, each item
- * exactly once, on any thread and in any order; with n_items <= grain, a
- * one-thread pool or a NULL pool it runs fn(arg, 0, n_items, 0) on the
- * caller. grain < 1 counts as 1. */
+/* Like llm_pool_run, but each thread takes its contiguous share `grain`
+ * items at a time and, when done, takes what is left of the other threads'
+ * shares the same way (stealing), so a thread that is slowed down (another
+ * process on its core) ends up with fewer items instead of holding up the
+ * run. fn gets ranges of at most grain items, each item exactly once, on
+ * any thread and in any order; with n_items <= grain, a one-thread pool or
+ * a NULL pool it runs fn(arg, 0, n_items, 0) on the caller. grain < 1
+ * counts as 1. */
 void llm_pool_run_chunked(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn,
                           void *arg);
 

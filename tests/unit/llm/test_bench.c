@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/mem.h"
 #include "llm/bench.h"
@@ -201,6 +202,25 @@ static void test_limits_quick(void **state)
         llm_pool_free(pool);
     }
     assert_positive(llm_bench_rss_mb(), "rss");
+
+    /* A measurement spread over time: any number of passes, the best kept. */
+    llm_pool *pool = llm_pool_new(2);
+    llm_bench_bw *bw;
+    assert_int_equal(llm_bench_bw_open(pool, true, &bw, NULL), CCAI_OK);
+    for (int i = 0; i < 3; i++)
+        llm_bench_bw_pass(bw);
+    llm_bench_limit l = llm_bench_bw_close(bw);
+    assert_positive(l.value, "bandwidth over passes");
+    assert_true(l.method && *l.method);
+    assert_positive(llm_bench_pool_run_us(pool, true), "pool hand-off");
+    assert_true(llm_bench_pool_run_us(NULL, true) == 0);
+    llm_pool_free(pool);
+
+    const double odd[] = {5, 1, 3}, even[] = {4, 1, 3, 2};
+    assert_true(llm_bench_median(odd, 3) == 3);
+    assert_true(llm_bench_median(even, 4) == 2.5);
+    assert_true(llm_bench_median(odd, 1) == 5);
+    assert_true(llm_bench_median(odd, 0) == 0);
 }
 
 /* ---- The pool's chunked runs (the forward pass's scheduling) ---------------- */
@@ -244,9 +264,48 @@ static void check_chunked(llm_pool *p, int64_t n, int64_t grain)
     assert_int_equal(atomic_load(&v.bad), 0);
     if (n > 0 && (v.n_threads == 1 || n <= v.grain))
         assert_int_equal(atomic_load(&v.calls), 1);
-    else if (n > 0)
-        assert_int_equal(atomic_load(&v.calls), (n + v.grain - 1) / v.grain);
+    else if (n > 0) { /* each thread's range is cut into chunks of its own */
+        int64_t calls = atomic_load(&v.calls), least = (n + v.grain - 1) / v.grain;
+        assert_true(calls >= least && calls <= least + v.n_threads - 1);
+    }
     free(v.seen);
+}
+
+/* Stealing: the worker's first chunk blocks until every other item is done,
+ * which happens only if the caller takes over the rest of the worker's
+ * range. Not a timing test: the 10 s limit only keeps a broken pool from
+ * hanging the test. */
+typedef struct steal_visit {
+    int64_t n;
+    atomic_int done, worker_calls;
+    atomic_int seen[64];
+} steal_visit;
+
+static void steal_fn(void *arg, int64_t begin, int64_t end, int thread)
+{
+    steal_visit *v = arg;
+    if (thread == 1 && atomic_fetch_add(&v->worker_calls, 1) == 0) {
+        for (int i = 0; i < 10000 && atomic_load(&v->done) < v->n - (end - begin); i++)
+            usleep(1000);
+    }
+    for (int64_t i = begin; i < end; i++)
+        atomic_fetch_add(&v->seen[i], 1);
+    atomic_fetch_add(&v->done, (int)(end - begin));
+}
+
+static void test_pool_steals(void **state)
+{
+    (void)state;
+    llm_pool *p = llm_pool_new(2);
+    for (int rep = 0; rep < 5; rep++) {
+        steal_visit v = {.n = 64};
+        llm_pool_run_chunked(p, v.n, 1, steal_fn, &v);
+        for (int i = 0; i < v.n; i++)
+            assert_int_equal(atomic_load(&v.seen[i]), 1);
+        /* Once the blocked chunk returns, nothing is left for the worker. */
+        assert_true(atomic_load(&v.worker_calls) <= 1);
+    }
+    llm_pool_free(p);
 }
 
 static void test_pool_chunked(void **state)
@@ -454,7 +513,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_per_token), cmocka_unit_test(test_params),
         cmocka_unit_test(test_weight_type),     cmocka_unit_test(test_limits_quick),
-        cmocka_unit_test(test_pool_chunked),    cmocka_unit_test(test_attention_tails),
+        cmocka_unit_test(test_pool_chunked),    cmocka_unit_test(test_pool_steals),
+        cmocka_unit_test(test_attention_tails),
         cmocka_unit_test(test_run_json),
         cmocka_unit_test(test_run_errors),
     };
