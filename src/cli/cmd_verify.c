@@ -35,7 +35,7 @@ static const char verify_usage[] =
     "report, quote signature, TCB info and QE identity, TCB level) and appraises\n"
     "it against a policy of reference values (the built-in default policy when\n"
     "--policy is not given: real TDX only, no debug TD, UpToDate or\n"
-    "SWHardeningNeeded, RTMR3 must replay from the runtime event log).\n"
+    "SWHardeningNeeded; RTMR3 is appraised only through a runtime event log).\n"
     "\n"
     "  --collateral FILE   collateral bundle (JSON, Intel's field names)\n"
     "  --pcs URL           fetch collateral from an Intel PCS or a PCCS base URL,\n"
@@ -45,7 +45,8 @@ static const char verify_usage[] =
     "  --pcs-ca-file FILE  extra CA certificates for a PCCS's TLS certificate\n"
     "  --policy FILE       policy of reference values (JSON)\n"
     "  --event-log FILE    runtime event log (JSON array, evidence object or JSON\n"
-    "                      lines); without it the log is empty, so RTMR3 must be zero\n"
+    "                      lines) replayed to RTMR3; without it RTMR3 is not\n"
+    "                      replayed and policies naming digests fail\n"
     "  --ccel FILE         firmware event log; must replay to RTMR0..2\n"
     "  --report-data HEX   expected report data (64 bytes)\n"
     "  --at TIME           verification time, RFC 3339 (default now)\n"
@@ -255,13 +256,16 @@ static int verify_main(verify_args *a)
         rc = V_NO_COLLATERAL;
         goto out;
     }
+    /* Without --event-log nothing is replayed: RTMR3 is then unexplained, and
+     * a policy naming binary, model or config values fails closed. */
+    const tee_eventlog *rt_log = a->event_log ? &log : NULL;
     tdx_verify_opts vo = {.at = at, .trust_simulated = trust_sim, .ccel = ccel,
-                          .ccel_len = ccel_len, .runtime_log = &log};
+                          .ccel_len = ccel_len, .runtime_log = rt_log};
     tdx_verify_result vr;
     tdx_verify(&q, cc, &vo, &vr);
     tdx_appraisal ap;
     memset(&ap, 0, sizeof ap);
-    tdx_appraise_input in = {.quote = &q, .verify = &vr, .runtime_log = &log,
+    tdx_appraise_input in = {.quote = &q, .verify = &vr, .runtime_log = rt_log,
                              .report_data = a->has_report_data ? a->report_data : NULL,
                              .at = at, .trust_simulated = a->trust_sim};
     if (tdx_appraise(pol, &in, &ap, &err)) {
@@ -270,7 +274,7 @@ static int verify_main(verify_args *a)
     } else {
         rc = vr.verified && ap.pass ? V_OK : V_REJECTED;
         if (a->json) {
-            json_t *j = tdx_claims(&q, &vr, &log);
+            json_t *j = tdx_claims(&q, &vr, rt_log);
             json_object_set_new(j, "policy", tdx_appraisal_to_json(&ap));
             json_object_set_new(j, "pass", json_boolean(rc == V_OK));
             json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);

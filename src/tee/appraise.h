@@ -22,7 +22,9 @@
  *   }
  * Unknown members are rejected (a typo must not silently weaken a policy).
  * The built-in default policy (id "default"): real TDX only, no debug,
- * UpToDate or SWHardeningNeeded, the runtime log must replay.
+ * UpToDate or SWHardeningNeeded. It does not require a runtime log (a given
+ * log must replay, or verification fails); policies that name digests or
+ * config values fail closed without one.
  * A policy's hash is the SHA-256 of its file bytes (of the canonical JSON for
  * the default). */
 #ifndef CCAI_TEE_APPRAISE_H

@@ -24,12 +24,14 @@
 enum { POLICY_MAX_BYTES = 1 << 20, POLICY_ID_MAX = 128 };
 
 /* The default policy (appraise.h): real TDX only, no debug TDs, UpToDate or
- * SWHardeningNeeded, and the runtime log must replay to RTMR3. */
+ * SWHardeningNeeded. It names no reference values, so it does not demand a
+ * runtime log: a log that is given must still replay (verify fails
+ * otherwise), and any policy that names binary/model digests or config
+ * values fails closed without one. */
 static const char DEFAULT_POLICY_JSON[] =
     "{\"id\": \"default\","
     " \"tcb_statuses\": [\"UpToDate\", \"SWHardeningNeeded\"],"
-    " \"allow_debug\": false, \"allow_simulated\": false,"
-    " \"require_runtime_log\": true}";
+    " \"allow_debug\": false, \"allow_simulated\": false}";
 
 /* Used when a policy has no "tcb_statuses": the default policy's list. */
 static const tdx_tcb_status DEFAULT_STATUSES[] = {TDX_TCB_UP_TO_DATE,

@@ -23,6 +23,10 @@ expect_rc() {
 expect_contains() {
   if printf '%s' "$1" | grep -qF -- "$2"; then pass; else fail "$3: lacks '$2'"; echo "  got: $(printf '%s' "$1" | head -c 600)"; fi
 }
+# expect_not_contains HAYSTACK NEEDLE WHAT
+expect_not_contains() {
+  if printf '%s' "$1" | grep -qF -- "$2"; then fail "$3: has '$2'"; else pass; fi
+}
 expect_eq() {
   if [ "$1" = "$2" ]; then pass; else fail "$3: got '$1', want '$2'"; fi
 }

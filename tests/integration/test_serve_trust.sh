@@ -189,10 +189,15 @@ http GET /api/attestation/config
 expect_eq "$CODE" "200" "/api/attestation/config"
 expect_eq "$(jget '["tee"]')" "tdx-sim" "config tee"
 expect_eq "$(jget '["tls_spki_sha256"]')" "$SPKI" "config SPKI = the one printed"
-# acceptance/evidence_check.py is not run here yet: it calls `ccai verify`
-# without --event-log, and the default policy requires the runtime log to
-# replay RTMR3, which a measured launch makes non-zero (open question for
-# issue 6, see the closing note). The same checks with --event-log are above.
+# A relying party that checks only the platform (default policy, no log)
+# accepts the quote; one whose policy names the served model's digest needs
+# the log, and fails closed without it.
+d="$TMP/rp-first"
+expect_rc 0 "$CCAI" verify "$d/q" --collateral "$d/c.json" --trust-simulated --report-data "$RD"
+printf '{"id":"m","allow_simulated":true,"model_sha256":["%s"]}' "$MODEL_SHA" > "$TMP/p-model.json"
+expect_rc 0 "$CCAI" verify "$d/q" --collateral "$d/c.json" --policy "$TMP/p-model.json" --event-log "$d/ev.json"
+expect_rc 2 "$CCAI" verify "$d/q" --collateral "$d/c.json" --policy "$TMP/p-model.json"
+expect_contains "$OUT" "model_sha256: expected one of" "model policy without the log"
 
 # --- bad nonces: 400 with a JSON error ---
 for n in "" "nonce=" "nonce=abc" "nonce=!!!!" "nonce=$(printf 'A%.0s' $(seq 44))" "nonce=$($PY -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(33)).rstrip(b"=").decode())')"; do

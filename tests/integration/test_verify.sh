@@ -54,13 +54,22 @@ expect_rc 3 "$CCAI" verify "$TMP/q" --collateral "$TMP/bad.json" --trust-simulat
 expect_rc 3 "$CCAI" verify "$TMP/q" --pcs http://127.0.0.1:9 --offline --cache-dir "$TMP/cache" --trust-simulated
 expect_contains "$ERR" "offline" "offline cache miss"
 
-# --- runtime event log: RTMR3 must replay ---
+# --- runtime event log: RTMR3 replays when a log is given ---
 "$CCAI" measure extend --tee sim --state-dir "$S" --type ccai.model --data '{"name":"m","sha256":"'"$(printf '1%.0s' $(seq 64))"'"}' >/dev/null
 "$CCAI" quote --tee sim --state-dir "$S" -o "$TMP/q3" 2>/dev/null
 "$CCAI" eventlog show --tee sim --state-dir "$S" --json > "$TMP/ev.json"
 $PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["events"]))' "$TMP/ev.json" > "$TMP/events.json"
-expect_rc 2 "$CCAI" verify "$TMP/q3" --collateral "$TMP/c.json" --trust-simulated
-expect_contains "$OUT" "runtime_replay" "RTMR3 without its log"
+# no log: the default policy names no digests, so it passes without appraising RTMR3
+expect_rc 0 "$CCAI" verify "$TMP/q3" --collateral "$TMP/c.json" --trust-simulated
+expect_not_contains "$OUT" "runtime_replay" "no replay step without a log"
+# a policy that requires the log fails closed without it
+printf '{"id":"log","require_runtime_log":true}' > "$TMP/p-log.json"
+expect_rc 2 "$CCAI" verify "$TMP/q3" --collateral "$TMP/c.json" --trust-simulated --policy "$TMP/p-log.json"
+expect_contains "$OUT" "runtime_log: expected a runtime log that replays to RTMR3, found no runtime log" "RTMR3 without its log"
+# and so does a policy naming the model digest
+printf '{"id":"t","allow_simulated":true,"model_sha256":["%s"]}' "$(printf '1%.0s' $(seq 64))" > "$TMP/p-nolog.json"
+expect_rc 2 "$CCAI" verify "$TMP/q3" --collateral "$TMP/c.json" --policy "$TMP/p-nolog.json"
+expect_contains "$OUT" "model_sha256" "model digest without a log"
 expect_rc 0 "$CCAI" verify "$TMP/q3" --collateral "$TMP/c.json" --trust-simulated --event-log "$TMP/events.json"
 expect_rc 0 "$CCAI" verify "$TMP/q3" --collateral "$TMP/c.json" --trust-simulated --event-log "$S/sim/eventlog.jsonl"
 # a policy naming the model digest passes; another digest fails, naming the check
