@@ -17,9 +17,14 @@ packages=(
   libssl-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
   libsqlite3-dev libsodium-dev
   libevent-dev
-  openssl xxd python3 python3-cryptography
+  openssl xxd curl python3 python3-cryptography
   unicode-data
+  chromium
 )
+# The web UI is bundled by esbuild under Node.js (web/, npm ci below). A
+# Node.js from elsewhere (with its own npm) is used as it is; otherwise
+# Debian's nodejs and npm.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,7 +33,20 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# web/node_modules from the committed lock file, when it is missing or older
+# than package-lock.json (npm ci reinstalls it whole, from the npm registry).
+web_deps() {
+  local web
+  web="$(cd "$(dirname "$0")/.." && pwd)/web"
+  [ -f "$web/package-lock.json" ] || return 0
+  if [ ! -d "$web/node_modules" ] || [ "$web/package-lock.json" -nt "$web/node_modules" ]; then
+    echo "install-deps: npm ci in web/"
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/tmp/ccai-npm.log 2>&1) ||
+      { echo "install-deps: npm ci failed; see /tmp/ccai-npm.log" >&2; tail -5 /tmp/ccai-npm.log >&2; exit 1; }
+    touch "$web/node_modules"
+  fi
+}
+[ ${#missing[@]} -eq 0 ] && { web_deps; exit 0; }
 
 echo "install-deps: installing ${missing[*]}"
 sudo=()
@@ -43,3 +61,4 @@ if ! apt_install; then
   "${sudo[@]}" apt-get update -q >/tmp/ccai-apt-update.log 2>&1 || true
   apt_install || { echo "install-deps: apt-get install failed; see /tmp/ccai-apt.log" >&2; tail -5 /tmp/ccai-apt.log >&2; exit 1; }
 fi
+web_deps

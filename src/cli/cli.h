@@ -25,6 +25,15 @@ extern const cli_cmd cli_cmd_quote, cli_cmd_sim, cli_cmd_eventlog, cli_cmd_measu
     cli_cmd_run, cli_cmd_tokenize, cli_cmd_dev;
 extern const cli_cmd cli_cmd_bench;
 extern const cli_cmd cli_cmd_serve;
+extern const cli_cmd cli_cmd_attest, cli_cmd_chat;
+extern const cli_cmd cli_cmd_pull, cli_cmd_list, cli_cmd_show, cli_cmd_rm; /* cmd_store.c */
+/* cmd_store.c, for serve's --model: each entry that is not a file is looked
+ * up in the model store (store/store.h); paths[i] gets the file, names[i]
+ * the store name (NULL for a plain file). Free with cli_store_resolved_free. */
+ccai_code cli_store_resolve(const char *const *models, size_t n, char ***paths, char ***names,
+                            ccai_err *err);
+void cli_store_resolved_free(char **paths, char **names, size_t n);
+extern const cli_cmd cli_cmd_verifier;
 
 /* "ccai <cmd>: <message> (see 'ccai <cmd> --help')" on stderr; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

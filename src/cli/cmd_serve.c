@@ -20,8 +20,10 @@ static const char serve_usage[] =
     "quote bound to the client's nonce and to this server's TLS key, and the\n"
     "event log of its measured launch (binary, configuration, models -> RTMR3).\n"
     "\n"
-    "  --model PATH            a GGUF model to serve (repeatable; named after the\n"
-    "                          file: stories260K.gguf -> stories260K:latest)\n"
+    "  --model PATH|NAME       a GGUF model to serve (repeatable; a file is named\n"
+    "                          after it: stories260K.gguf -> stories260K:latest;\n"
+    "                          any other NAME is looked up in the model store,\n"
+    "                          see 'ccai list')\n"
     "  --listen HOST:PORT      address to listen on (default 127.0.0.1:11434)\n"
     "  --state-dir DIR         accounts, simulated TD, event log (default\n"
     "                          $CCAI_STATE_DIR or ~/.ccai)\n"
@@ -52,6 +54,10 @@ static const char serve_usage[] =
     "  --attest-per-minute N   attestation quotes per client address and minute\n"
     "                          (default 30)\n"
     "  --access-log FILE       append the access log here (default stderr)\n"
+    "  --sim-debug             with --tee sim: report a debug TD (for testing\n"
+    "                          that relying parties refuse one)\n"
+    "  --print-config          print the effective configuration (the ccai.config\n"
+    "                          event data, for `ccai measure --config`) and exit\n"
     "\n"
     "SIGTERM or SIGINT stops the server gracefully.\n";
 
@@ -59,6 +65,7 @@ enum {
     OPT_MODEL = CLI_OPT_FIRST_FREE, OPT_LISTEN, OPT_THREADS, OPT_CTX, OPT_PARALLEL, OPT_QUEUE,
     OPT_VERIFIER, OPT_POLICY, OPT_TLS, OPT_CERT, OPT_KEY, OPT_AUTH, OPT_PW_ENV, OPT_COLLATERAL,
     OPT_KERNELS, OPT_MAX_BODY, OPT_MAX_TOKENS, OPT_TIMEOUT, OPT_ATTEST_RATE, OPT_ACCESS_LOG,
+    OPT_PRINT_CONFIG, OPT_SIM_DEBUG,
 };
 
 static bool parse_long(const char *s, long long lo, long long hi, long long *out)
@@ -124,17 +131,18 @@ static int cmd_serve(int argc, char **argv)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"attest-per-minute", required_argument, NULL, OPT_ATTEST_RATE},
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+        {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+        {"sim-debug", no_argument, NULL, OPT_SIM_DEBUG},
         {NULL, 0, NULL, 0},
     };
     cli_tee_opts t;
     cli_tee_opts_init(&t);
-    ccai_server_config cfg = {.listen = "127.0.0.1:11434", .parallel = 1, .queue_max = 16,
-                              .tls = true, .auth = true, .max_body_bytes = 4u << 20,
-                              .max_tokens = 4096, .request_timeout_s = 600,
-                              .attest_per_minute = 30};
+    ccai_server_config cfg;
+    ccai_server_config_init(&cfg);
     const char **models = NULL;
     size_t n_models = 0;
     const char *pw_env = "CCAI_ADMIN_PASSWORD";
+    bool print_config = false;
     long long v;
     int c, li, rc = CLI_USAGE;
     optind = 1;
@@ -156,6 +164,8 @@ static int cmd_serve(int argc, char **argv)
         case OPT_COLLATERAL: cfg.collateral = optarg; break;
         case OPT_KERNELS: cfg.kernels = optarg; break;
         case OPT_ACCESS_LOG: cfg.access_log = optarg; break;
+        case OPT_PRINT_CONFIG: print_config = true; break;
+        case OPT_SIM_DEBUG: cfg.sim_debug = true; break;
         case OPT_TLS: if (!parse_on_off(optarg, &cfg.tls)) goto bad; break;
         case OPT_AUTH: if (!parse_on_off(optarg, &cfg.auth)) goto bad; break;
         case OPT_THREADS:
@@ -194,10 +204,12 @@ static int cmd_serve(int argc, char **argv)
     if (optind < argc) {
         rc = cli_usage_error("serve", "unexpected argument '%s' (models go after --model)",
                              argv[optind]);
-    } else if (n_models == 0) {
+    } else if (n_models == 0 && !print_config) {
         rc = cli_usage_error("serve", "missing --model PATH");
     } else if (strcmp(t.kind, "auto") && strcmp(t.kind, "tdx") && strcmp(t.kind, "sim")) {
         rc = cli_usage_error("serve", "--tee must be auto, tdx or sim, not '%s'", t.kind);
+    } else if (cfg.sim_debug && strcmp(t.kind, "sim")) {
+        rc = cli_usage_error("serve", "--sim-debug needs --tee sim");
     } else if ((cfg.tls_cert == NULL) != (cfg.tls_key == NULL)) {
         rc = cli_usage_error("serve", "--tls-cert and --tls-key go together");
     } else if (!cfg.tls && cfg.tls_cert) {
@@ -207,6 +219,15 @@ static int cmd_serve(int argc, char **argv)
                              !cfg.tls ? "tls" : "auth", cfg.listen);
     } else if (cfg.kernels && !llm_kernels_get(cfg.kernels, &err)) {
         rc = cli_usage_error("serve", "--kernels: %s", err.msg);
+    } else if (print_config) {
+        /* What serve would measure as ccai.config (ccai measure --config). */
+        cfg.tee = t.kind;
+        cfg.state_dir = t.state_dir;
+        json_t *j = ccai_server_config_json(&cfg);
+        json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        putchar('\n');
+        json_decref(j);
+        rc = CLI_OK;
     } else {
         if (!cfg.tls)
             fprintf(stderr, "ccai serve: warning: --tls off: plain HTTP on %s (loopback only); "
@@ -216,7 +237,13 @@ static int cmd_serve(int argc, char **argv)
                             "(loopback only)\n", cfg.listen);
         cfg.tee = t.kind;
         cfg.state_dir = t.state_dir;
-        cfg.models = models;
+        char **paths = NULL, **names = NULL; /* --model NAME: through the store */
+        if (cli_store_resolve(models, n_models, &paths, &names, &err)) {
+            rc = cli_fail("serve", &err);
+            goto out;
+        }
+        cfg.models = (const char *const *)paths;
+        cfg.model_names = (const char *const *)names;
         cfg.n_models = n_models;
         cfg.admin_password = take_env_secret(pw_env);
         if (cfg.admin_password && !cfg.auth) { /* unused: scrubbed all the same */
@@ -229,6 +256,7 @@ static int cmd_serve(int argc, char **argv)
             ccai_wipe(cfg.admin_password, strlen(cfg.admin_password));
             free(cfg.admin_password);
         }
+        cli_store_resolved_free(paths, names, n_models);
     }
 out:
     free(models);

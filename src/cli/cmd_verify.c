@@ -22,6 +22,7 @@
 #include "tee/pck.h"
 #include "tee/quote_file.h"
 #include "tee/verify.h"
+#include "verifier/appraisal.h"
 
 enum { V_OK = 0, V_USAGE = 1, V_REJECTED = 2, V_NO_COLLATERAL = 3 };
 
@@ -151,16 +152,6 @@ static int get_collateral(const verify_args *a, const tdx_quote *q, time_t now,
 {
     if (a->collateral)
         return tdx_collateral_read_file(a->collateral, c, err) ? V_NO_COLLATERAL : V_OK;
-    X509 *leaf = NULL;
-    tdx_pck_ext ext;
-    if (q->pck_count == 0 || tdx_pem_to_x509(q->pck_pem[0], &leaf, err) ||
-        tdx_pck_ext_from_cert(leaf, &ext, err)) {
-        if (q->pck_count == 0)
-            ccai_fail(err, CCAI_ERR_PARSE, "the quote carries no PCK certificate");
-        X509_free(leaf);
-        ccai_err_prefix(err, "cannot tell which collateral to fetch");
-        return V_NO_COLLATERAL;
-    }
     char *cache = ccai_xasprintf("%s/collateral", a->t.state_dir);
     tdx_pcs_opts o = {
         .base_url = a->pcs,
@@ -169,16 +160,8 @@ static int get_collateral(const verify_args *a, const tdx_quote *q, time_t now,
         .ca_file = a->pcs_ca,
         .timeout_s = 30,
     };
-    json_t *bundle = NULL;
-    const char *ca = NULL;
-    ccai_code rc = tdx_pcs_ca_from_cert(leaf, &ca, err);
-    if (!rc)
-        rc = tdx_pcs_get_collateral(&o, ext.fmspc, ca, now, &bundle, err);
-    X509_free(leaf);
+    ccai_code rc = ccai_collateral_from_pcs(&o, q, now, c, err);
     free(cache);
-    if (!rc)
-        rc = tdx_collateral_from_json(bundle, c, err);
-    json_decref(bundle);
     return rc ? V_NO_COLLATERAL : V_OK;
 }
 
@@ -274,9 +257,7 @@ static int verify_main(verify_args *a)
     } else {
         rc = vr.verified && ap.pass ? V_OK : V_REJECTED;
         if (a->json) {
-            json_t *j = tdx_claims(&q, &vr, rt_log);
-            json_object_set_new(j, "policy", tdx_appraisal_to_json(&ap));
-            json_object_set_new(j, "pass", json_boolean(rc == V_OK));
+            json_t *j = ccai_verdict_json(&q, &vr, rt_log, &ap); /* what the verifier signs */
             json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
             putchar('\n');
             json_decref(j);

@@ -25,7 +25,9 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_run, &cli_cmd_tokenize, &cli_cmd_quote, &cli_cmd_verify, &cli_cmd_sim,
     &cli_cmd_eventlog, &cli_cmd_measure, &cli_cmd_dev,
     &cli_cmd_bench,
-    &cli_cmd_serve,
+    &cli_cmd_serve, &cli_cmd_attest, &cli_cmd_chat,
+    &cli_cmd_pull, &cli_cmd_list, &cli_cmd_show, &cli_cmd_rm,
+    &cli_cmd_verifier,
     &cli_cmd_version, &cli_cmd_help,
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

@@ -10,8 +10,9 @@
  * hashed even if the path has been renamed over meanwhile. A file modified
  * in place since it was hashed (size or mtime differ) is refused.
  *
- * Adds happen at start-up, before routes run: the models[] array may move
- * while it grows. Loads may happen at any time and take s->lock. */
+ * Adds happen at start-up, and on the loop thread while serving (a model
+ * pulled through /api/pull): models[] has a fixed capacity, so it never
+ * moves. Loads may happen at any time and take s->lock. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -92,7 +93,7 @@ static const char *dominant_type(const gguf_file *f)
     return best == UINT32_MAX ? "unknown" : ggml_type_name(best);
 }
 
-static void read_details(ccai_model *m, const gguf_file *f)
+void ccai_model_read_details(ccai_model *m, const gguf_file *f)
 {
     gguf_str arch;
     m->family = gguf_get_str(f, "general.architecture", &arch, NULL) == CCAI_OK
@@ -110,23 +111,6 @@ static void read_details(ccai_model *m, const gguf_file *f)
 }
 
 /* ---- names ------------------------------------------------------------------------ */
-
-/* "dir/stories260K.gguf" -> "stories260K:latest". A ':' in the stem would
- * read as a tag, so it becomes '-'. */
-static char *name_from_path(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    const char *dot = strrchr(base, '.');
-    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-    char *stem = ccai_xstrndup(base, n);
-    for (char *p = stem; *p; p++)
-        if (*p == ':')
-            *p = '-';
-    char *name = ccai_xasprintf("%s:latest", stem);
-    free(stem);
-    return name;
-}
 
 /* name without its tag equals want (which has none). */
 static bool stem_equals(const char *name, const char *want)
@@ -175,7 +159,9 @@ static void name_real_path(ccai_err *err, const char *fdpath, const char *path)
     }
 }
 
-ccai_code ccai_models_add(ccai_server *s, const char *path, ccai_err *err)
+/* Opens, reads the details and hashes (s NULL: no name check; any thread). */
+static ccai_code model_open(ccai_server *s, const char *path, const char *name, ccai_model *out,
+                            ccai_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -195,14 +181,14 @@ ccai_code ccai_models_add(ccai_server *s, const char *path, ccai_err *err)
         name_real_path(err, fdpath, path);
         goto fail;
     }
-    m.name = name_from_path(path);
-    if (ccai_models_find(s, m.name)) {
+    m.name = name ? ccai_xstrdup(name) : ccai_model_name_from_path(path);
+    if (s && ccai_models_find(s, m.name)) {
         rc = ccai_fail(err, CCAI_ERR_ARG,
                        "model %s: the name %s is taken by another --model (rename the file)",
                        path, m.name);
         goto fail;
     }
-    read_details(&m, f);
+    ccai_model_read_details(&m, f);
     gguf_close(f);
     f = NULL;
     if ((rc = ccai_sha256_file(fdpath, m.sha256, err))) {
@@ -218,8 +204,7 @@ ccai_code ccai_models_add(ccai_server *s, const char *path, ccai_err *err)
     m.modified = st.st_mtim.tv_sec;
     m.mtime_ns = mtime_ns(&st);
     m.fd = fd;
-    s->models = ccai_xrealloc(s->models, (s->n_models + 1) * sizeof *s->models);
-    s->models[s->n_models++] = m;
+    *out = m;
     return CCAI_OK;
 fail:
     gguf_close(f);
@@ -229,6 +214,42 @@ fail:
     free(m.quantization);
     close(fd);
     return rc;
+}
+
+ccai_code ccai_model_open(const char *path, const char *name, ccai_model *out, ccai_err *err)
+{
+    return model_open(NULL, path, name, out, err);
+}
+
+/* models[] is allocated once at its full capacity, so a model registered
+ * while serving (loop thread) never moves the ones workers point to. */
+ccai_code ccai_models_insert(ccai_server *s, ccai_model *m, ccai_err *err)
+{
+    if (ccai_models_find(s, m->name))
+        return ccai_fail(err, CCAI_ERR_ARG, "model %s: the name is already served", m->name);
+    if (s->n_models == CCAI_MODELS_MAX)
+        return ccai_fail(err, CCAI_ERR_ARG, "model %s: this server serves at most %d models",
+                         m->name, CCAI_MODELS_MAX);
+    if (!s->models)
+        s->models = ccai_xcalloc(CCAI_MODELS_MAX, sizeof *s->models);
+    s->models[s->n_models++] = *m;
+    memset(m, 0, sizeof *m);
+    m->fd = -1;
+    return CCAI_OK;
+}
+
+ccai_code ccai_models_add_named(ccai_server *s, const char *path, const char *name, ccai_err *err)
+{
+    ccai_model m;
+    ccai_code rc = model_open(s, path, name, &m, err);
+    if (!rc && (rc = ccai_models_insert(s, &m, err)))
+        ccai_model_release(&m);
+    return rc;
+}
+
+ccai_code ccai_models_add(ccai_server *s, const char *path, ccai_err *err)
+{
+    return ccai_models_add_named(s, path, NULL, err);
 }
 
 /* ---- loading ---------------------------------------------------------------------- */
@@ -248,10 +269,7 @@ static ccai_code load_locked(ccai_server *s, ccai_model *m, ccai_err *err)
                          "restart ccai serve to measure it again",
                          m->name, m->path);
     if (!m->measured) {
-        char hex[65];
-        ccai_hex_encode(m->sha256, 32, hex);
-        json_t *data = json_pack("{s:s, s:s, s:I}", "name", m->name, "sha256", hex, "size",
-                                 (json_int_t)m->size);
+        json_t *data = ccai_launch_model_data(m->name, m->sha256, m->size);
         ccai_code rc = tee_measure(s->tee, "ccai.model", data, NULL, err);
         json_decref(data);
         if (rc) {
@@ -286,19 +304,24 @@ ccai_code ccai_models_load(ccai_server *s, ccai_model *m, ccai_err *err)
     return rc;
 }
 
+void ccai_model_release(ccai_model *m)
+{
+    llm_engine_free(m->engine);
+    free(m->name);
+    free(m->path);
+    free(m->family);
+    free(m->parameter_size);
+    free(m->quantization);
+    if (m->fd >= 0)
+        close(m->fd);
+    memset(m, 0, sizeof *m);
+    m->fd = -1;
+}
+
 void ccai_models_free(ccai_server *s)
 {
-    for (size_t i = 0; i < s->n_models; i++) {
-        ccai_model *m = &s->models[i];
-        llm_engine_free(m->engine);
-        free(m->name);
-        free(m->path);
-        free(m->family);
-        free(m->parameter_size);
-        free(m->quantization);
-        if (m->fd >= 0)
-            close(m->fd);
-    }
+    for (size_t i = 0; i < s->n_models; i++)
+        ccai_model_release(&s->models[i]);
     free(s->models);
     s->models = NULL;
     s->n_models = 0;

@@ -61,6 +61,14 @@ static void apply_defaults(const ccai_server_config *in, ccai_server_config *out
         out->attest_per_minute = 30;
 }
 
+void ccai_server_config_init(ccai_server_config *cfg)
+{
+    *cfg = (ccai_server_config){.listen = "127.0.0.1:11434", .tee = "auto", .parallel = 1,
+                                .queue_max = 16, .tls = true, .auth = true,
+                                .max_body_bytes = 4u << 20, .max_tokens = 4096,
+                                .request_timeout_s = 600, .attest_per_minute = 30};
+}
+
 static json_t *str_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
@@ -100,6 +108,8 @@ json_t *ccai_server_config_json(const ccai_server_config *cfg_in)
     json_object_set_new(j, "request_timeout_s", json_integer(c.request_timeout_s));
     json_object_set_new(j, "attest_per_minute", json_integer(c.attest_per_minute));
     json_object_set_new(j, "access_log", json_string(c.access_log ? c.access_log : "stderr"));
+    if (c.sim_debug) /* named only when set, so ordinary launches measure as before */
+        json_object_set_new(j, "sim_debug", json_true());
     return j;
 }
 
@@ -235,25 +245,19 @@ static ccai_code measure_binary(ccai_server *s, ccai_err *err)
         return ccai_fail(err, CCAI_ERR_IO, "measuring the binary: /proc/self/exe: %s",
                          strerror(errno));
     path[n] = '\0';
-    uint8_t h[32];
-    struct stat st;
-    ccai_code rc = ccai_sha256_file("/proc/self/exe", h, err);
+    json_t *data = NULL;
+    ccai_code rc = ccai_launch_binary_data(path, "/proc/self/exe", &data, err);
     if (rc) {
         ccai_err_prefix(err, "measuring the binary");
         return rc;
     }
-    if (stat("/proc/self/exe", &st) != 0)
-        return ccai_fail(err, CCAI_ERR_IO, "measuring the binary: %s", strerror(errno));
-    char hex[65];
-    ccai_hex_encode(h, 32, hex);
-    json_t *data = json_pack("{s:s, s:s, s:I}", "path", path, "sha256", hex, "size",
-                             (json_int_t)st.st_size);
+    const char *hex = json_string_value(json_object_get(data, "sha256"));
     rc = tee_measure(s->tee, "ccai.binary", data, NULL, err);
-    json_decref(data);
     if (rc)
         ccai_err_prefix(err, "measuring the binary");
     else
         fprintf(stderr, "ccai serve: measured binary %s sha256 %s\n", path, hex);
+    json_decref(data);
     return rc;
 }
 
@@ -268,7 +272,8 @@ static ccai_code measured_launch(ccai_server *s, ccai_err *err)
         return rc;
     }
     for (size_t i = 0; i < s->cfg->n_models; i++) {
-        if ((rc = ccai_models_add(s, s->cfg->models[i], err)))
+        const char *name = s->cfg->model_names ? s->cfg->model_names[i] : NULL;
+        if ((rc = ccai_models_add_named(s, s->cfg->models[i], name, err)))
             return rc;
         ccai_model *m = &s->models[s->n_models - 1];
         if ((rc = ccai_models_load(s, m, err)))
@@ -375,6 +380,10 @@ static ccai_code start_http(ccai_server *s, ccai_err *err)
     if (!rc)
         rc = ccai_auth_register(s, err);
     if (!rc)
+        rc = ccai_api_ui_register(s, err);
+    if (!rc)
+        rc = ccai_api_models_register(s, err);
+    if (!rc)
         rc = ccai_http_server_stop_on_signal(s->http, SIGTERM, err);
     if (!rc)
         rc = ccai_http_server_stop_on_signal(s->http, SIGINT, err);
@@ -436,6 +445,7 @@ ccai_code ccai_serve(const ccai_server_config *cfg_in, ccai_err *err)
     s.started = time(NULL);
     pthread_mutex_init(&s.lock, NULL);
     s.tee_cfg.state_dir = cfg.state_dir;
+    s.tee_cfg.sim_debug = cfg.sim_debug;
 
     ccai_code rc = open_access_log(&s, cfg.access_log, err);
     if (!rc)
@@ -471,6 +481,7 @@ ccai_code ccai_serve(const ccai_server_config *cfg_in, ccai_err *err)
     if (s.sched)
         ccai_sched_free(s.sched);
     ccai_auth_free(&s);
+    ccai_api_models_free(&s); /* pulls in flight call into s.http */
     ccai_http_server_free(s.http);
     ccai_api_attest_free(&s);
     ccai_accounts_close(s.acc);

@@ -48,6 +48,7 @@ typedef struct ccai_server_config {
     const char *state_dir;
     const char *tee;              /* auto | tdx | sim */
     const char *const *models;    /* model paths, n_models of them */
+    const char *const *model_names; /* NULL, or a name per model (NULL: from the path) */
     size_t n_models;
     int threads;                  /* 0 = cores */
     uint32_t n_ctx;               /* 0 = model's, at most 4096 */
@@ -70,6 +71,7 @@ typedef struct ccai_server_config {
     int request_timeout_s;        /* generation wall-clock limit (default 600) */
     int attest_per_minute;        /* quotes per client per minute (default 30) */
     const char *access_log;       /* file the access log is appended to; NULL: stderr */
+    bool sim_debug;               /* --tee sim only: a debug TD (relying-party tests) */
 } ccai_server_config;
 
 /* A model the server can serve. */
@@ -109,9 +111,13 @@ typedef struct ccai_server {
     tee_config tee_cfg;           /* what tee was opened with (sim collateral) */
     time_t collateral_at;         /* when a generated collateral was made; 0: from a file */
     void *auth_state;             /* auth.c's state (login limiter, workers) */
+    void *models_state;           /* api_models.c's state (pulls in flight) */
 } ccai_server;
 
 /* serve.c */
+/* serve's defaults (what `ccai serve` with no options runs with): TLS and
+ * auth on, listen 127.0.0.1:11434, tee auto, one sequence, ... */
+void ccai_server_config_init(ccai_server_config *cfg);
 ccai_code ccai_serve(const ccai_server_config *cfg, ccai_err *err);
 /* The effective configuration as measured (every behaviour-changing setting,
  * secrets excluded); the caller owns the result. */
@@ -121,11 +127,36 @@ json_t *ccai_server_config_json(const ccai_server_config *cfg);
  * are allowed. */
 bool ccai_listen_is_loopback(const char *listen);
 
+/* launch.c: the data of the measured launch's events, shared with
+ * `ccai measure` so its prediction is exact. */
+/* "dir/stories260K.gguf" -> "stories260K:latest" (caller frees). */
+char *ccai_model_name_from_path(const char *path);
+/* ccai.model {name, sha256 (hex), size}; the caller owns the result. */
+json_t *ccai_launch_model_data(const char *name, const uint8_t sha256[32], uint64_t size);
+/* ccai.binary {path: shown_path, sha256 and size of the file open_path}. */
+ccai_code ccai_launch_binary_data(const char *shown_path, const char *open_path, json_t **out,
+                                  ccai_err *err);
+
 /* models.c */
 /* Opens a readable GGUF file, reads its details, hashes it and registers it
- * as "<file stem>:latest" (a name already taken is refused). Start-up only,
- * before routes run: models[] may move as it grows. */
+ * as "<file stem>:latest" (a name already taken is refused). Start-up, or
+ * the loop thread. */
 ccai_code ccai_models_add(ccai_server *s, const char *path, ccai_err *err);
+/* The same under a given name (a store name; NULL: from the path). */
+ccai_code ccai_models_add_named(ccai_server *s, const char *path, const char *name,
+                                ccai_err *err);
+/* The two halves of an add, for models pulled while serving: open, read
+ * details and hash on any thread (no server state), then insert on the loop
+ * thread (takes *m over on success; a taken name or a full table is
+ * refused). models[] holds at most CCAI_MODELS_MAX and never moves. */
+enum { CCAI_MODELS_MAX = 64 };
+ccai_code ccai_model_open(const char *path, const char *name, ccai_model *out, ccai_err *err);
+ccai_code ccai_models_insert(ccai_server *s, ccai_model *m, ccai_err *err);
+/* Frees what a ccai_model holds (engine, strings, fd); the struct is zeroed. */
+void ccai_model_release(ccai_model *m);
+/* family, parameter_size, quantization from a GGUF header (also `ccai list`). */
+struct gguf_file;
+void ccai_model_read_details(ccai_model *m, const struct gguf_file *f);
 /* By "name", "name:tag" or the file path; NULL when absent. */
 ccai_model *ccai_models_find(ccai_server *s, const char *name);
 /* Measures (RTMR3 event ccai.model {name, sha256, size}) then loads the
@@ -191,10 +222,16 @@ ccai_code ccai_api_ollama_register(ccai_server *s, ccai_err *err);
 ccai_code ccai_api_openai_register(ccai_server *s, ccai_err *err);
 ccai_code ccai_api_attest_register(ccai_server *s, ccai_err *err);
 ccai_code ccai_auth_register(ccai_server *s, ccai_err *err);
+ccai_code ccai_api_ui_register(ccai_server *s, ccai_err *err); /* api_ui.c: / and its assets */
 /* Free what the matching register allocated (after the HTTP loop returned;
  * ccai_auth_free first waits for auth's worker threads). NULL state is fine. */
 void ccai_api_attest_free(ccai_server *s);
 void ccai_auth_free(ccai_server *s);
+/* api_models.c: /api/pull (admin, streamed), /api/delete (admin). Free
+ * cancels pulls in flight and joins them: call after the loop returned and
+ * before ccai_http_server_free. */
+ccai_code ccai_api_models_register(ccai_server *s, ccai_err *err);
+void ccai_api_models_free(ccai_server *s);
 
 /* auth.c: the caller of a request. With --auth off every caller is an
  * anonymous admin. Answers 401/403 itself (and writes that request's access

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""The relying-party tests' adversary on loopback, in front of a ccai server.
+
+usage: rp_proxy.py MODE LISTEN_PORT UPSTREAM_PORT CERT KEY LOG [ARG]
+
+  relay       raw TCP relay: the client talks TLS to the real server (same key)
+  mitm        terminates TLS with its own key, forwards each request to the
+              real server over TLS (the evidence it relays names the real key)
+  replay      terminates TLS with its own key and answers every request with
+              the HTTP response recorded in the file ARG (an old nonce)
+  switch      the first ARG connections are relayed raw, later ones are mitm
+              (a key change after a successful attestation)
+
+Every request line the proxy sees in clear (mitm, replay) is appended to LOG,
+so a test can show that nothing was sent; raw relays log "relay". Stops on
+SIGTERM."""
+import socket, ssl, sys, threading
+
+mode, port, up, cert, key, log = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+arg = sys.argv[7] if len(sys.argv) > 7 else None
+lock = threading.Lock()
+count = 0
+
+def note(line):
+    with lock, open(log, 'a') as f:
+        f.write(line + '\n')
+
+def pump(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    finally:
+        for s in (a, b):
+            try: s.shutdown(socket.SHUT_RDWR)
+            except OSError: pass
+
+def relay(c):
+    note("relay")
+    u = socket.create_connection(('127.0.0.1', up))
+    threading.Thread(target=pump, args=(u, c), daemon=True).start()
+    pump(c, u)
+
+def read_request(s):
+    data = b''
+    while b'\r\n\r\n' not in data:
+        d = s.recv(65536)
+        if not d:
+            return None
+        data += d
+    head, _, body = data.partition(b'\r\n\r\n')
+    n = 0
+    for h in head.split(b'\r\n')[1:]:
+        k, _, v = h.partition(b':')
+        if k.strip().lower() == b'content-length':
+            n = int(v.strip())
+    while len(body) < n:
+        d = s.recv(65536)
+        if not d:
+            break
+        body += d
+    return head + b'\r\n\r\n' + body
+
+def serve_tls(c, answer):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    try:
+        t = ctx.wrap_socket(c, server_side=True)
+    except (ssl.SSLError, OSError):
+        note("handshake refused by the client")
+        return
+    try:
+        req = read_request(t)
+        if req is None:
+            return
+        note(req.split(b'\r\n', 1)[0].decode(errors='replace'))
+        t.sendall(answer(req))
+    except (ssl.SSLError, OSError):
+        pass
+    finally:
+        t.close()
+
+def forward(req):
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    req = req.replace(b'Connection: keep-alive', b'Connection: close')
+    head, sep, body = req.partition(b'\r\n\r\n')
+    if b'connection:' not in head.lower():
+        head += b'\r\nConnection: close'
+    with socket.create_connection(('127.0.0.1', up)) as s, ctx.wrap_socket(s) as u:
+        u.sendall(head + sep + body)
+        out = b''
+        while True:
+            d = u.recv(65536)
+            if not d:
+                break
+            out += d
+    return out
+
+def handle(c):
+    global count
+    with lock:
+        count += 1
+        n = count
+    if mode == 'relay' or (mode == 'switch' and n <= int(arg)):
+        relay(c)
+    elif mode in ('mitm', 'switch'):
+        serve_tls(c, forward)
+    elif mode == 'replay':
+        recorded = open(arg, 'rb').read()
+        serve_tls(c, lambda req: recorded)
+
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('127.0.0.1', port)); srv.listen(16)
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
