@@ -140,6 +140,9 @@ static ccai_fetch_opts pinned(chat *c)
 static ccai_code first_model(chat *c, char **out, ccai_err *err)
 {
     char *url = ccai_url_join(c->a.o.url, "/api/tags");
+    if (c->att.outcome != CCAI_ATTEST_PASS)
+        fprintf(stderr, "WARNING: asking a server that FAILED attestation for its models (%s): "
+                        "--send-without-verification\n", c->reason);
     ccai_fetch_opts fo = pinned(c);
     ccai_fetch_result fr;
     json_t *j = NULL;

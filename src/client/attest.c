@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "client/fetch.h"
+#include "tee/binding.h"
 #include "tee/evidence.h"
 #include "verifier/appraisal.h"
 #include "verifier/jwt.h"
@@ -30,8 +31,23 @@ static void step(ccai_attest_result *r, const char *name, bool ok, const char *f
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
+    /* Details quote the server (error bodies, JSON strings): no control
+     * characters reach a terminal, and text that is not UTF-8 (or that the
+     * buffer cut inside a character) still leaves its step in the report --
+     * json_pack would refuse it and the reason would be lost. */
+    for (char *p = detail; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    json_t *d = json_string(detail);
+    if (!d) {
+        for (char *p = detail; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        d = json_string(detail);
+    }
     json_array_append_new(json_object_get(r->report, "steps"),
-                          json_pack("{s:s, s:b, s:s}", "name", name, "ok", ok, "detail", detail));
+                          json_pack("{s:s?, s:b, s:o}", "name", name ? name : "?", "ok", ok,
+                                    "detail", d));
     if (!ok)
         r->outcome = CCAI_ATTEST_REJECTED;
 }
@@ -152,6 +168,13 @@ static void appraise_local(const ccai_attest_opts *o, tee_evidence *ev, time_t n
         steps_from_verdict(r, v);
         if (!json_is_true(json_object_get(v, "pass")))
             step(r, "verdict", false, "the evidence did not verify or the policy failed");
+        /* Verification stopped before it began: no collateral could be had
+         * (none attached, none configured, PCS unreachable). */
+        json_t *s0 = json_array_get(json_object_get(v, "steps"), 0);
+        const char *s0_name = json_string_value(json_object_get(s0, "name"));
+        if (json_array_size(json_object_get(v, "steps")) == 1 && s0_name &&
+            !strcmp(s0_name, "collateral") && !json_is_true(json_object_get(s0, "ok")))
+            r->outcome = CCAI_ATTEST_NO_COLLATERAL;
         json_object_set_new(r->report, "verdict", v);
     }
     ccai_appraiser_free(a);
@@ -200,7 +223,7 @@ static json_t *pinned_keys(const json_t *jwks, const char *kid)
 }
 
 static void check_claims(const ccai_attest_opts *o, const json_t *c, const char *issuer,
-                         const char *n64, ccai_attest_result *r)
+                         const uint8_t nonce[32], const char *n64, ccai_attest_result *r)
 {
     const char *iss = json_string_value(json_object_get(c, "iss"));
     step(r, "token.iss", iss && !strcmp(iss, issuer), "expected %s, found %s", issuer,
@@ -217,8 +240,21 @@ static void check_claims(const ccai_attest_opts *o, const json_t *c, const char 
     step(r, "token.report_data", json_is_true(json_object_get(b, "report_data_ok")),
          "the service %s the report data from the nonce and key",
          json_is_true(json_object_get(b, "report_data_ok")) ? "recomputed" : "did not match");
+    /* And we recompute it ourselves from what we saw: the quote the token
+     * describes must carry our nonce and this connection's key. */
+    uint8_t rd[64];
+    char want[129];
+    tee_report_data_bind(nonce, r->spki_sha256, NULL, rd);
+    ccai_hex_encode(rd, 64, want);
+    const char *qrd = json_string_value(json_object_get(c, "report_data"));
+    step(r, "token.quote_report_data", qrd && !strcmp(qrd, want),
+         "expected SHA-512(ccai-attest/1, our nonce, our key) %s, found %s", want,
+         qrd ? qrd : "none");
     json_t *pol = json_object_get(c, "policy");
     const char *pid = json_string_value(json_object_get(pol, "policy_id"));
+    if (o->policy_id)
+        step(r, "token.policy_id", pid && !strcmp(pid, o->policy_id),
+             "expected the policy we asked for, %s, found %s", o->policy_id, pid ? pid : "none");
     bool pass = json_is_true(json_object_get(c, "pass"));
     if (pass) {
         step(r, "token.policy", true, "policy %s passed", pid ? pid : "?");
@@ -233,11 +269,11 @@ static void check_claims(const ccai_attest_opts *o, const json_t *c, const char 
         if (!n)
             step(r, "token.policy", false, "policy %s failed", pid ? pid : "?");
     }
-    (void)o;
 }
 
-static void appraise_service(const ccai_attest_opts *o, const json_t *ev_json, const char *n64,
-                             time_t now, ccai_attest_result *r)
+static void appraise_service(const ccai_attest_opts *o, const json_t *ev_json,
+                             const uint8_t nonce[32], const char *n64, time_t now,
+                             ccai_attest_result *r)
 {
     char *disc_url = ccai_url_join(o->verifier, "/.well-known/openid-configuration");
     char *post_url = ccai_url_join(o->verifier, "/v1/attestation");
@@ -274,7 +310,7 @@ static void appraise_service(const ccai_attest_opts *o, const json_t *ev_json, c
     }
     step(r, "token", true, "ES256 signature by %s verifies against %s; not expired", issuer,
          jwks_uri);
-    check_claims(o, claims, issuer, n64, r);
+    check_claims(o, claims, issuer, nonce, n64, r);
     json_object_set(r->report, "verdict", claims);
 out:
     free(disc_url);
@@ -301,8 +337,11 @@ ccai_code ccai_attest(const ccai_attest_opts *o, ccai_attest_result *r, ccai_err
     r->report = json_pack("{s:s, s:s, s:[]}", "server", o->url, "mode",
                           o->verifier ? "service" : "local", "steps");
     uint8_t nonce[32];
-    if (RAND_bytes(nonce, sizeof nonce) != 1)
+    if (RAND_bytes(nonce, sizeof nonce) != 1) {
+        json_decref(r->report);
+        r->report = NULL;
         return ccai_fail(err, CCAI_ERR_CRYPTO, "no randomness for the nonce");
+    }
     char *n64 = ccai_b64_encode(nonce, 32, CCAI_B64_URL);
     time_t now = o->now ? o->now : time(NULL);
     json_t *ev_json = NULL;
@@ -310,7 +349,7 @@ ccai_code ccai_attest(const ccai_attest_opts *o, ccai_attest_result *r, ccai_err
     memset(&ev, 0, sizeof ev);
     if (get_evidence(o, nonce, n64, r, &ev_json, &ev)) {
         if (o->verifier)
-            appraise_service(o, ev_json, n64, now, r);
+            appraise_service(o, ev_json, nonce, n64, now, r);
         else
             appraise_local(o, &ev, now, r);
     }

@@ -91,7 +91,8 @@ ccai_code ccai_fetch(const char *method, const char *url, const char *body, size
     CURL *h = curl_easy_init();
     if (!h)
         return ccai_fail(err, CCAI_ERR_IO, "%s: libcurl could not start", url);
-    char pin[80] = "", auth[1100] = "", ctype[160];
+    char pin[80] = "", ctype[160];
+    char *auth = NULL;
     struct curl_slist *hdrs = NULL;
     sink s = {.o = o, .r = r, .max = o->max_body ? o->max_body : DEFAULT_MAX_BODY};
     char curl_msg[CURL_ERROR_SIZE] = "";
@@ -99,7 +100,9 @@ ccai_code ccai_fetch(const char *method, const char *url, const char *body, size
     SETOPT(h, CURLOPT_URL, url);
     SETOPT(h, CURLOPT_ERRORBUFFER, curl_msg);
     SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-    SETOPT(h, CURLOPT_PROTOCOLS_STR, "https,http");
+    /* TLS only: over plain http neither the pin nor CERTINFO would apply, and
+     * a service's jwks_uri comes from its discovery document. */
+    SETOPT(h, CURLOPT_PROTOCOLS_STR, "https");
     SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect would change whom we talk to */
     SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
     SETOPT(h, CURLOPT_FRESH_CONNECT, 1L);
@@ -130,7 +133,7 @@ ccai_code ccai_fetch(const char *method, const char *url, const char *body, size
     hdrs = curl_slist_append(hdrs, ctype);
     hdrs = curl_slist_append(hdrs, "Expect:");
     if (o->bearer) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", o->bearer);
+        auth = ccai_xasprintf("Authorization: Bearer %s", o->bearer);
         hdrs = curl_slist_append(hdrs, auth);
     }
     SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
@@ -164,7 +167,14 @@ ccai_code ccai_fetch(const char *method, const char *url, const char *body, size
                        "%s: no TLS certificate seen on this connection (https is required)", url);
     }
 out:
-    ccai_wipe(auth, sizeof auth);
+    /* The list holds its own copy of the key: wipe both. (libcurl's request
+     * buffer keeps one more that it frees unwiped: out of our reach.) */
+    for (struct curl_slist *l = hdrs; l; l = l->next)
+        ccai_wipe(l->data, strlen(l->data));
+    if (auth) {
+        ccai_wipe(auth, strlen(auth));
+        free(auth);
+    }
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
     if (rc)

@@ -320,7 +320,12 @@ ccai_code tee_evidence_parse(const char *text, size_t len, tee_evidence *out, cc
         rc = ccai_fail(err, CCAI_ERR_PARSE, "evidence: expected a ccai-attest/1 object or a "
                        "base64url string, found %s", ccai_json_kind(ev));
     } else {
+        /* A bare object may name its policy too: ignoring a policy id the
+         * caller asked for would appraise against "default" and could pass
+         * evidence the named policy rejects. */
         rc = tee_evidence_from_ccai(j, out, err);
+        if (!rc)
+            rc = policy_ids(j, out, err);
         if (!rc)
             rc = strict_member(j, out, err);
     }

@@ -10,11 +10,18 @@ usage: rp_proxy.py MODE LISTEN_PORT UPSTREAM_PORT CERT KEY LOG [ARG]
               the HTTP response recorded in the file ARG (an old nonce)
   switch      the first ARG connections are relayed raw, later ones are mitm
               (a key change after a successful attestation)
+  service     a lying attestation service (UPSTREAM_PORT unused): OIDC
+              discovery, a JWKS and ES256 tokens of its own key saying "pass"
+              for any ccai-attest/1 evidence, bound to its nonce and SPKI,
+              with one lie named by ARG: ok (none), policy (policy_id
+              "default" whatever was asked), report_data (the quote's report
+              data is not the binding, report_data_ok still true), iss
+              (another issuer), expired (exp in the past)
 
 Every request line the proxy sees in clear (mitm, replay) is appended to LOG,
 so a test can show that nothing was sent; raw relays log "relay". Stops on
 SIGTERM."""
-import socket, ssl, sys, threading
+import base64, hashlib, json, socket, ssl, sys, threading, time
 
 mode, port, up, cert, key, log = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 arg = sys.argv[7] if len(sys.argv) > 7 else None
@@ -100,6 +107,57 @@ def forward(req):
             out += d
     return out
 
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b'=').decode()
+
+SVC_KEY = None
+
+def service_answer(req):
+    """The fake service's answer to one request (see the module doc)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
+    global SVC_KEY
+    if SVC_KEY is None:
+        SVC_KEY = ec.generate_private_key(ec.SECP256R1())
+    head, _, body = req.partition(b'\r\n\r\n')
+    path = head.split(b' ')[1].decode()
+    me = f"https://127.0.0.1:{port}"
+    pub = SVC_KEY.public_key().public_numbers()
+    jwk = {"kty": "EC", "crv": "P-256", "kid": "liar", "use": "sig", "alg": "ES256",
+           "x": b64u(pub.x.to_bytes(32, 'big')), "y": b64u(pub.y.to_bytes(32, 'big'))}
+    if path == '/.well-known/openid-configuration':
+        out = {"issuer": me, "jwks_uri": me + "/jwks.json"}
+    elif path == '/jwks.json':
+        out = {"keys": [jwk]}
+    else:
+        j = json.loads(body)
+        asked = (j.get("policy_ids") or ["default"])[0]
+        ev = j["evidence"] if isinstance(j.get("evidence"), dict) else j
+        nonce = base64.urlsafe_b64decode(ev["nonce"] + '=' * (-len(ev["nonce"]) % 4))
+        spki = bytes.fromhex(ev["tls_spki_sha256"])
+        rd = hashlib.sha512(b"ccai-attest/1\0" + nonce + spki + bytes(32)).hexdigest()
+        now = int(time.time())
+        c = {"iss": me, "iat": now, "nbf": now, "exp": now + 300, "jti": "1", "tee": "tdx",
+             "verified": True, "report_data": rd, "pass": True,
+             "policy": {"policy_id": asked, "pass": True, "checks": [], "failed": []},
+             "binding": {"nonce": ev["nonce"], "tls_spki_sha256": ev["tls_spki_sha256"],
+                         "e2e_key_sha256": None, "report_data_ok": True}}
+        if arg == 'policy':
+            c["policy"]["policy_id"] = "default"
+        elif arg == 'report_data':
+            c["report_data"] = "00" * 64
+        elif arg == 'iss':
+            c["iss"] = "https://elsewhere.invalid"
+        elif arg == 'expired':
+            c["exp"] = now - 10
+        hdr = b64u(json.dumps({"alg": "ES256", "kid": "liar", "typ": "JWT"}).encode())
+        inp = hdr + "." + b64u(json.dumps(c).encode())
+        r, s_ = utils.decode_dss_signature(SVC_KEY.sign(inp.encode(), ec.ECDSA(hashes.SHA256())))
+        out = {"token": inp + "." + b64u(r.to_bytes(32, 'big') + s_.to_bytes(32, 'big'))}
+    data = json.dumps(out).encode()
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data)
+
 def handle(c):
     global count
     with lock:
@@ -109,6 +167,8 @@ def handle(c):
         relay(c)
     elif mode in ('mitm', 'switch'):
         serve_tls(c, forward)
+    elif mode == 'service':
+        serve_tls(c, service_answer)
     elif mode == 'replay':
         recorded = open(arg, 'rb').read()
         serve_tls(c, lambda req: recorded)

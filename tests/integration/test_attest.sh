@@ -58,6 +58,10 @@ expect_rc 2 "$CCAI" attest "$URL"
 expect_contains "$OUT" "✗ pck_chain            untrusted root: simulated TDX root CA" "untrusted simulated root"
 expect_contains "$OUT" "FAIL: rejected; nothing may be sent to this server" "fail line"
 
+# collateral that cannot be had: exit 3, as ccai verify
+expect_rc 3 "$CCAI" attest "$URL" --trust-simulated --pcs https://127.0.0.1:9 --cache-dir "$TMP/pcs-cache"
+expect_contains "$OUT" "FAIL: no collateral to verify against" "no collateral"
+
 # a policy written by ccai measure passes; one naming another model fails
 expect_rc 0 "$CCAI" measure --binary "$CCAI" --model "$M" -o "$TMP/policy.json"
 expect_rc 0 "$CCAI" attest "$URL" --trust-simulated --policy "$TMP/policy.json"
@@ -96,6 +100,16 @@ EOF
 proxy replay "$TMP/recorded"
 expect_rc 2 "$CCAI" attest "$PURL" --trust-simulated
 expect_contains "$OUT" "✗ nonce                expected our nonce" "replayed answer refused"
+expect_rc 2 sh -c "echo 'a secret prompt' | '$CCAI' chat '$PURL' --trust-simulated"
+expect_contains "$ERR" "not sending anything: nonce: expected our nonce" "chat refuses a replayed answer"
+expect_eq "$(grep -c '/api/chat' "$PLOG")" "0" "nothing was sent to the replayer"
+
+# a hostile error answer (not UTF-8, a terminal escape) still names the failed step
+printf 'HTTP/1.1 500 Internal\r\nContent-Length: 11\r\nConnection: close\r\n\r\n\377\376\033[31mevil' > "$TMP/garbage"
+proxy replay "$TMP/garbage"
+expect_rc 2 "$CCAI" attest "$PURL" --trust-simulated
+expect_contains "$OUT" "✗ evidence             GET /api/attestation?nonce=" "hostile answer: step kept"
+expect_contains "$OUT" ": HTTP 500: ?? [31mevil" "hostile answer: sanitized detail"
 
 # --- ccai chat sends nothing unless attestation passes ---------------------------
 proxy mitm
@@ -127,6 +141,9 @@ expect_eq "$(grep -c '/api/chat' "$PLOG")" "0" "nothing was sent to the new key"
 serve debug --sim-debug
 expect_rc 2 "$CCAI" attest "$URL" --trust-simulated
 expect_contains "$OUT" "✗ policy.debug         debug: expected DEBUG clear, found DEBUG set" "debug TD"
+expect_rc 2 sh -c "echo 'a secret prompt' | '$CCAI' chat '$URL' --trust-simulated"
+expect_contains "$ERR" "not sending anything: policy.debug" "chat refuses a debug TD"
+expect_eq "$(grep -c '/api/chat' "$TMP/debug.access")" "0" "the debug TD never received a chat"
 
 # --- through the attestation service ----------------------------------------------
 if "$CCAI" verifier --help >/dev/null 2>&1; then
@@ -163,11 +180,39 @@ if "$CCAI" verifier --help >/dev/null 2>&1; then
   verifier strict
   expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$VURL" --verifier-ca "$TMP/v.crt" --trust-simulated
   expect_contains "$OUT" "✗ token.policy" "service policy failure"
+  # a JWKS over plain http (a jwks_uri from discovery) is never fetched:
+  # the same signing key served by a --tls off twin of the service
+  HPORT=$(free_port)
+  verifier plainjwks --trust-simulated --issuer "http://127.0.0.1:$HPORT"
+  "$CCAI" verifier --listen "127.0.0.1:$HPORT" --state-dir "$TMP/v-plainjwks" --tls off >"$TMP/v-plainjwks-http.log" 2>&1 &
+  PIDS+=($!); disown $!
+  wait_port "$HPORT" || fail "plain JWKS twin did not start"
+  expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$VURL" --verifier-ca "$TMP/v.crt" --trust-simulated
+  expect_contains "$OUT" "✗ jwks                 http://127.0.0.1:$HPORT/jwks.json: Protocol \"http\" not supported" "JWKS over http refused"
   # options that belong to local verification are refused with --verifier
   expect_rc 1 "$CCAI" attest "$MAIN_URL" --verifier "$VURL" --policy "$TMP/policy.json"
 else
   echo "note: ccai verifier not built: service cases skipped"
 fi
+
+# --- a lying attestation service: the client checks the token itself ---------------
+PORT=$MAIN_PORT
+proxy service ok
+expect_rc 0 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt" --policy-id prod
+expect_contains "$OUT" "✓ token.policy_id" "honest fake service passes"
+proxy service policy
+expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt" --policy-id prod
+expect_contains "$OUT" "✗ token.policy_id      expected the policy we asked for, prod, found default" "policy id swapped"
+proxy service report_data
+expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt"
+expect_contains "$OUT" "✗ token.quote_report_data expected SHA-512(ccai-attest/1, our nonce, our key) " "report data not ours"
+expect_contains "$OUT" ", found $(printf '00%.0s' $(seq 64))" "report data found"
+proxy service iss
+expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt"
+expect_contains "$OUT" "✗ token.iss            expected $PURL, found https://elsewhere.invalid" "issuer"
+proxy service expired
+expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt"
+expect_contains "$OUT" "✗ token                token: expired at" "expired token"
 
 # --- usage ---------------------------------------------------------------------------
 expect_rc 1 "$CCAI" attest

@@ -94,6 +94,24 @@ static void test_wrapper(void **state)
     tee_evidence_free(&ev);
 }
 
+/* A bare ccai-attest/1 object naming a policy gets that policy, never
+ * "default" in its place; a bad list is refused as in the wrapper. */
+static void test_bare_policy_ids(void **state)
+{
+    (void)state;
+    tee_evidence ev;
+    json_t *o = ccai_obj();
+    json_object_set_new(o, "policy_ids", json_pack("[s]", "prod"));
+    assert_int_equal(parse_obj(o, &ev, NULL), CCAI_OK);
+    assert_int_equal(ev.form, TEE_EVIDENCE_CCAI);
+    assert_int_equal(ev.n_policy_ids, 1);
+    assert_string_equal(ev.policy_ids[0], "prod");
+    tee_evidence_free(&ev);
+    o = ccai_obj();
+    json_object_set_new(o, "policy_ids", json_string("prod"));
+    expect_error(o, CCAI_ERR_PARSE, "policy_ids: expected an array of strings, found a string");
+}
+
 static void test_ccai_optional_members(void **state)
 {
     (void)state;
@@ -268,6 +286,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ccai_ok),          cmocka_unit_test(test_wrapper),
+        cmocka_unit_test(test_bare_policy_ids),
         cmocka_unit_test(test_ccai_optional_members), cmocka_unit_test(test_ccai_errors),
         cmocka_unit_test(test_bounds),           cmocka_unit_test(test_not_json),
         cmocka_unit_test(test_trustee_ok),       cmocka_unit_test(test_trustee_errors),
