@@ -109,7 +109,8 @@ typedef struct matmul_job {
 } matmul_job;
 
 /* Rows [begin, end) of one matrix against the batch: the kernel's gemm (each
- * weight block read once for all B tokens) or one vec_dot per row. */
+ * weight block read once for all B tokens), else per token its gemv (the
+ * rows against one activation, sharing its loads) or one vec_dot per row. */
 static void matmul_part(const matmul_job *j, const mm_out *o, int64_t begin, int64_t end)
 {
     const llm_weight *W = o->W;
@@ -122,6 +123,10 @@ static void matmul_part(const matmul_job *j, const mm_out *o, int64_t begin, int
     for (int b = 0; b < j->B; b++) {
         const uint8_t *a = j->act + (size_t)b * j->act_stride, *row = w;
         float *y = o->y + (size_t)b * o->y_stride;
+        if (j->k->gemv) {
+            j->k->gemv(W->type, W->cols, end - begin, w, W->row_bytes, a, y + begin);
+            continue;
+        }
         for (int64_t i = begin; i < end; i++, row += W->row_bytes)
             y[i] = j->k->vec_dot(W->type, W->cols, row, a);
     }

@@ -273,6 +273,28 @@ static void gemm_novnni(uint32_t type, int64_t n, int64_t rows, const void *w, s
                                  out_stride);
 }
 
+static void gemv_vnni(uint32_t type, int64_t n, int64_t rows, const void *w, size_t w_row_stride,
+                      const void *act, float *out)
+{
+    if (is_float_type(type))
+        for (int64_t r = 0; r < rows; r++)
+            out[r] = llm_avx512_dot_float(type, n, (const uint8_t *)w + (size_t)r * w_row_stride,
+                                          act);
+    else
+        llm_avx512_gemv_q_vnni(type, n, rows, w, w_row_stride, act, out);
+}
+
+static void gemv_novnni(uint32_t type, int64_t n, int64_t rows, const void *w,
+                        size_t w_row_stride, const void *act, float *out)
+{
+    if (is_float_type(type))
+        for (int64_t r = 0; r < rows; r++)
+            out[r] = llm_avx512_dot_float(type, n, (const uint8_t *)w + (size_t)r * w_row_stride,
+                                          act);
+    else
+        llm_avx512_gemv_q_novnni(type, n, rows, w, w_row_stride, act, out);
+}
+
 /* Both are named "avx512": which one a CPU gets is an implementation detail
  * (and they give the same bits). */
 static const llm_kernels AVX512_VNNI = {
@@ -280,6 +302,7 @@ static const llm_kernels AVX512_VNNI = {
     .quantize_act = avx512_quantize_act,
     .vec_dot = vec_dot_vnni,
     .gemm = gemm_vnni,
+    .gemv = gemv_vnni,
 };
 
 static const llm_kernels AVX512_NOVNNI = {
@@ -287,6 +310,7 @@ static const llm_kernels AVX512_NOVNNI = {
     .quantize_act = avx512_quantize_act,
     .vec_dot = vec_dot_novnni,
     .gemm = gemm_novnni,
+    .gemv = gemv_novnni,
 };
 
 /* F16C is not probed: every AVX-512 CPU has it (and older clang cannot ask). */

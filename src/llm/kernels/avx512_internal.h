@@ -6,12 +6,14 @@
  * - avx512_q32.inc (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and avx512_qk.inc (Q4_K,
  *   Q5_K, Q6_K): the integer kernels, written once and compiled twice, by
  *   avx512_vnni.c (vpdpbusd/vpdpwssd) and avx512_novnni.c (vpmaddubsw and
- *   vpmaddwd), so the back end also runs on AVX-512 CPUs without VNNI.
+ *   vpmaddwd), so the back end also runs on AVX-512 CPUs without VNNI;
+ * - avx512_gemv.inc: gemv, the decode form (four Q4_0 rows at a time,
+ *   the other types one vec_dot per row), in the same template.
  *
  * Both variants compute the same exact integer block sums and then the same
  * float operations in the same order, so they give bit-identical results; and
- * each gemm repeats its vec_dot's float operations per (row, column), so gemm
- * equals vec_dot bit for bit (kernels.h). The fixed orders are documented
+ * each gemm (and gemv) repeats its vec_dot's float operations per (row,
+ * column), so both equal vec_dot bit for bit (kernels.h). The fixed orders are documented
  * where they are defined (avx512_q32.inc, avx512_qk.inc, avx512.c). */
 #ifndef CCAI_LLM_KERNELS_AVX512_INTERNAL_H
 #define CCAI_LLM_KERNELS_AVX512_INTERNAL_H
@@ -49,6 +51,10 @@ float llm_avx512_vec_dot_q_vnni(uint32_t type, int64_t n, const void *w, const v
 void llm_avx512_gemm_q_vnni(uint32_t type, int64_t n, int64_t rows, const void *w,
                             size_t w_row_stride, int64_t cols, const void *act, size_t act_stride,
                             float *out, size_t out_stride);
+void llm_avx512_gemv_q_vnni(uint32_t type, int64_t n, int64_t rows, const void *w,
+                            size_t w_row_stride, const void *act, float *out);
+void llm_avx512_gemv_q_novnni(uint32_t type, int64_t n, int64_t rows, const void *w,
+                              size_t w_row_stride, const void *act, float *out);
 float llm_avx512_vec_dot_q_novnni(uint32_t type, int64_t n, const void *w, const void *act);
 void llm_avx512_gemm_q_novnni(uint32_t type, int64_t n, int64_t rows, const void *w,
                               size_t w_row_stride, int64_t cols, const void *act,

@@ -38,6 +38,12 @@ typedef struct llm_kernels {
      * has none: callers then loop over vec_dot. */
     void (*gemm)(uint32_t weight_type, int64_t n, int64_t rows, const void *w, size_t w_row_stride,
                  int64_t cols, const void *act, size_t act_stride, float *out, size_t out_stride);
+    /* Decode form: out[r] = dot(row r, act) for r < rows, row r at w +
+     * r*w_row_stride bytes, one activation row. Must equal vec_dot exactly
+     * (it exists only to be faster: the activation side is shared between
+     * rows). NULL when a back end has none: callers loop over vec_dot. */
+    void (*gemv)(uint32_t weight_type, int64_t n, int64_t rows, const void *w,
+                 size_t w_row_stride, const void *act, float *out);
 } llm_kernels;
 
 /* The reference back end: always available. */
