@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/codec.h"
 #include "base/mem.h"
 #include "server/api_common.h"
 #include "store/store.h"
@@ -167,6 +168,18 @@ static void *pull_thread(void *arg)
         rc = store_model_path(&e, &path, &err);
     if (!rc)
         rc = ccai_model_open(path, e.name, &j->m, &err);
+    if (!rc) {
+        /* What is registered (and later measured) is what this pull verified:
+         * a blob swapped on disk since is refused, not served by its name. */
+        char hex[65];
+        ccai_hex_encode(j->m.sha256, 32, hex);
+        const char *want = e.man.layers[e.man.model].digest;
+        if (strcmp(want + 7, hex) != 0)
+            rc = ccai_fail(&err, CCAI_ERR_VERIFY,
+                           "model %s: its GGUF blob changed after the pull: expected %s, found "
+                           "sha256:%s",
+                           e.name, want, hex);
+    }
     store_entry_free(&e);
     store_close(st);
     free(name);
@@ -293,7 +306,13 @@ static void on_delete(ccai_http_req *req, void *arg)
     ccai_err err = {0};
     store *st = NULL;
     ccai_code rc;
-    if (ccai_models_find(s, name)) {
+    /* Served names are short ("tiny:latest"): a long spelling of the same
+     * name ("registry.ollama.ai/library/tiny") must find them too. */
+    store_name n;
+    char shown[600] = "";
+    if (store_name_parse(name, &n, NULL) == CCAI_OK)
+        store_name_format(&n, shown, sizeof shown);
+    if (ccai_models_find(s, name) || (shown[0] && ccai_models_find(s, shown))) {
         api_error(&c, 409, "model", NULL,
                   "model '%s' is served (and measured) by this server; it can be deleted after "
                   "a restart without it",

@@ -1,10 +1,12 @@
 /* Downloads over libcurl (fetch.h). A blob download is an append-only file
  * plus a running SHA-256: on a resume the file's prefix is hashed first and
  * the request carries "Range: bytes=N-"; a 206 continues the file, a 200
- * (the server ignored the range) starts it over. The size is enforced while
- * streaming (a server that sends more than the manifest says is cut off) and
- * the digest at the end; a mismatch removes the file, so the next pull
- * starts clean rather than resuming garbage. */
+ * (the server ignored the range) starts it over, a 206 must carry a
+ * Content-Range that starts where the file ends. The size is enforced while
+ * streaming (a server that sends more than the manifest says is cut off, one
+ * whose complete answer ends short fails too) and the digest at the end; a
+ * mismatch removes the file, so the next pull starts clean rather than
+ * resuming garbage. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -141,7 +143,7 @@ typedef struct dl {
     uint64_t have;         /* bytes in the file, all hashed */
     bool body_started;     /* this attempt's first body byte was seen */
     bool ok_status;        /* this attempt's answer is 200 or 206 */
-    long long range_start; /* from Content-Range; -1 when absent */
+    long long range_start; /* from Content-Range; -1 absent, -2 unusable */
     ccai_buf errbody;      /* the start of an error answer, for the message */
     ccai_code wrc;         /* an error raised inside a callback */
     ccai_err werr;
@@ -152,11 +154,18 @@ static size_t dl_header(char *p, size_t sz, size_t nmemb, void *arg)
 {
     dl *d = arg;
     size_t n = sz * nmemb;
-    if (n >= 5 && strncmp(p, "HTTP/", 5) == 0)
+    if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
         d->range_start = -1; /* a new answer (after a redirect) */
-    else if (n > 14 && strncasecmp(p, "Content-Range:", 14) == 0) {
-        const char *b = strstr(p, "bytes ");
-        d->range_start = b ? strtoll(b + 6, NULL, 10) : -1;
+    } else if (n > 14 && strncasecmp(p, "Content-Range:", 14) == 0) {
+        /* libcurl's header line is not NUL-terminated: parse a bounded copy. */
+        char line[128];
+        size_t k = n - 14 < sizeof line - 1 ? n - 14 : sizeof line - 1;
+        memcpy(line, p + 14, k);
+        line[k] = 0;
+        const char *b = line + strspn(line, " \t");
+        d->range_start = strncasecmp(b, "bytes ", 6) == 0 && b[6] >= '0' && b[6] <= '9'
+                             ? strtoll(b + 6, NULL, 10)
+                             : -2; /* present but unusable */
     }
     return n;
 }
@@ -180,7 +189,14 @@ static ccai_code begin_body(dl *d)
     d->ok_status = status == 200 || status == 206;
     if (status == 200 && d->have > 0)
         return restart_file(d); /* the server ignored Range: start over */
-    if (status == 206 && d->range_start >= 0 && (uint64_t)d->range_start != d->have)
+    /* A 206 must say where its bytes go (RFC 9110 §15.3.7): appending bytes
+     * of unknown position would build a file nobody served. */
+    if (status == 206 && d->range_start < 0)
+        return ccai_fail(&d->werr, CCAI_ERR_IO,
+                         "GET %s: a 206 answer without a usable Content-Range (asked for bytes "
+                         "from %llu)",
+                         d->f->url, (unsigned long long)d->have);
+    if (status == 206 && (uint64_t)d->range_start != d->have)
         return ccai_fail(&d->werr, CCAI_ERR_IO,
                          "GET %s: asked for bytes from %llu, the server sent from %lld", d->f->url,
                          (unsigned long long)d->have, d->range_start);
@@ -311,6 +327,10 @@ static ccai_code attempt(dl *d, bool *again, ccai_err *err)
         rc = d->wrc;
     } else if (d->cancelled) {
         rc = ccai_fail(err, CCAI_ERR_IO, "GET %s: cancelled", f->url);
+    } else if (cc == CURLE_OK && status == 200 && !d->body_started && d->have > 0) {
+        /* An empty 200 to a Range request: the resource is empty now, not
+         * the partial file's old bytes. */
+        rc = restart_file(d) ? (*err = d->werr, err->code) : CCAI_OK;
     } else if (status == 416 && d->have > 0) {
         rc = restart_file(d) ? (*err = d->werr, err->code) : CCAI_OK; /* stale partial */
         *again = rc == CCAI_OK;
@@ -324,9 +344,15 @@ static ccai_code attempt(dl *d, bool *again, ccai_err *err)
                        curl_msg(cc, errbuf), (unsigned long long)d->have);
         *again = transient(cc);
     } else if (f->has_size && d->have < f->size) {
-        rc = ccai_fail(err, CCAI_ERR_IO, "GET %s: the answer ended at %llu of %llu bytes", f->url,
-                       (unsigned long long)d->have, (unsigned long long)f->size);
-        *again = true;
+        /* The server ended its answer cleanly (a cut is a curl error, above):
+         * its blob is shorter than the size we were given. Asking again would
+         * fetch the same short blob (or a 416 and then the whole of it) over
+         * and over; a size that lies is a verification failure. */
+        rc = ccai_fail(err, CCAI_ERR_VERIFY,
+                       "blob %s: the server's answer ended at %llu bytes, %llu expected "
+                       "(the download was removed)",
+                       f->digest ? f->digest : f->url, (unsigned long long)d->have,
+                       (unsigned long long)f->size);
     }
     curl_easy_cleanup(d->h);
     d->h = NULL;

@@ -36,8 +36,9 @@ typedef struct store_fetch {
 /* Downloads f->url into f->partial, resuming from what it already holds
  * (its prefix is hashed first). On success the file is complete and
  * fsync'd, and got_sha256/got_size describe it. A digest or size mismatch
- * removes the partial file and is CCAI_ERR_VERIFY naming the expected and
- * the found value; a cut that outlasts the retries keeps it (CCAI_ERR_IO). */
+ * (more bytes than expected, or a complete answer with fewer) removes the
+ * partial file and is CCAI_ERR_VERIFY naming the expected and the found
+ * value; a cut that outlasts the retries keeps it (CCAI_ERR_IO). */
 ccai_code store_fetch_blob(const store_fetch *f, uint8_t got_sha256[32], uint64_t *got_size,
                            ccai_err *err);
 

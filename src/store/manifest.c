@@ -77,6 +77,16 @@ static ccai_code parse_obj(const json_t *j, store_manifest *out, ccai_err *err)
         snprintf(what, sizeof what, "layers[%zu]", i);
         if ((rc = parse_layer(json_array_get(layers, i), what, &out->layers[i], err)))
             return rc;
+        /* One digest is one blob: a second size for it would be a size
+         * nobody checks (the blob is fetched once) yet `list` adds up. */
+        for (size_t k = 0; k <= i; k++) {
+            const store_layer *o = k == 0 ? &out->config : &out->layers[k - 1];
+            if (strcmp(o->digest, out->layers[i].digest) == 0 && o->size != out->layers[i].size)
+                return ccai_fail(err, CCAI_ERR_PARSE,
+                                 "manifest: %s: digest %s has size %llu, but %llu before", what,
+                                 o->digest, (unsigned long long)out->layers[i].size,
+                                 (unsigned long long)o->size);
+        }
         if (strcmp(out->layers[i].media_type, STORE_MT_MODEL) == 0) {
             if (out->model >= 0)
                 return ccai_fail(err, CCAI_ERR_UNSUPPORTED,

@@ -239,6 +239,21 @@ test('send anyway works in this chat only, and warns on every message', async ()
   assert.equal(await page.isVisible('#blocked'), true);
   assert.equal(await page.isDisabled('#send'), true);
   assert.equal(await page.isHidden('#chat-warning'), true);
+  // The override is consent for this page only: the chat, reopened after a
+  // reload, is blocked again (its messages keep their warnings).
+  await page.reload();
+  await page.waitForSelector('#app:not([hidden])');
+  assert.equal(await settled(), 'red');
+  await page.click('#chat-list li:first-child button');
+  await page.waitForFunction(() => document.querySelectorAll('#messages .msg .msg-warning').length === 2);
+  assert.equal(await page.isVisible('#blocked'), true);
+  assert.equal(await page.isDisabled('#send'), true);
+  assert.equal(await page.isHidden('#chat-warning'), true);
+  await page.fill('#prompt', 'this must not be sent');
+  await page.press('#prompt', 'Enter');
+  await page.waitForTimeout(200);
+  assert.equal(await page.$$eval('#messages .msg', (m) => m.length), 2);
+  await page.fill('#prompt', '');
 });
 
 test('green is what a verifier vouching for real TDX gives (here one that lies)', async () => {

@@ -12,11 +12,17 @@ manifests. Hostile variants exercise ccai's checks:
   library/huge:latest      a manifest over 1 MiB
   library/traversal:latest a layer digest with "../" in it
   library/nomodel:latest   no model layer
+  library/norange:latest   the blobs ignore Range (always 200 and the whole blob)
+  library/nocr:latest      a Range request gets 206 from byte 0 without Content-Range
+  library/short:latest     the manifest says the model is 1000 bytes smaller
+  library/long:latest      the manifest says the model is 1000 bytes larger
+  library/twosize:latest   one digest listed twice with two sizes
   anything else            404
 
   /api/models/org/repo     siblings with LFS sha256/size (tiny-Q8_0.gguf,
                            tiny-F32.gguf, README.md); org/nolfs: no LFS data
   /org/<repo>/resolve/main/<file>, /files/tiny.gguf: the GGUF bytes
+  /files/empty.gguf        200 and an empty body, whatever the Range
 
 --slow NAME: library/NAME's model blob trickles (64 KiB every 0.2 s), so a
 test can cancel a pull or stop the server in the middle of one.
@@ -65,6 +71,11 @@ manifests = {
     'huge': manifest(full)[:-1] + b',"pad":"' + b'x' * (1 << 20) + b'"}',
     'traversal': manifest([layer(M + 'model', gguf, 'sha256:../../../../etc/passwd')]),
     'nomodel': manifest([layer(M + 'template', tmpl)]),
+    'norange': manifest(full),
+    'nocr': manifest(full),
+    'short': manifest([dict(layer(M + 'model', gguf), size=len(gguf) - 1000)]),
+    'long': manifest([dict(layer(M + 'model', gguf), size=len(gguf) + 1000)]),
+    'twosize': manifest(full + [dict(layer(M + 'template', tmpl), size=999999)]),
 }
 siblings = [{"rfilename": "README.md"},
             {"rfilename": "tiny-Q8_0.gguf", "lfs": {"sha256": hashlib.sha256(gguf).hexdigest(), "size": len(gguf)}},
@@ -79,9 +90,9 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args): pass
 
-    def reply(self, status, body, ct='application/octet-stream'):
+    def reply(self, status, body, ct='application/octet-stream', ranges=True):
         rng = self.headers.get('Range'); start = 0
-        if status == 200 and rng and rng.startswith('bytes='):
+        if ranges and status == 200 and rng and rng.startswith('bytes='):
             start = int(rng[6:].split('-')[0] or 0)
             if start >= len(body) and body:
                 self.send_response(416); self.send_header('Content-Length', '0'); self.end_headers(); return
@@ -123,7 +134,13 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
-            out = self.reply(200, b)
+            if parts[2] == 'nocr' and self.headers.get('Range'):
+                self.send_response(206)
+                self.send_header('Content-Length', str(len(b)))
+                self.end_headers()
+                self.wfile.write(b)
+                return
+            out = self.reply(200, b, ranges=parts[2] != 'norange')
             if a.slow and parts[2] == a.slow and b is gguf and out:
                 import time
                 for i in range(0, len(out), 65536):
@@ -142,6 +159,11 @@ class H(http.server.BaseHTTPRequestHandler):
             out = self.reply(200, gguf)
         elif p == '/files/tiny.gguf':
             out = self.reply(200, gguf)
+        elif p == '/files/empty.gguf':
+            self.send_response(200)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+            return
         else:
             return self.not_found()
         if out:

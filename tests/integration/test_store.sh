@@ -3,9 +3,10 @@
 # on a free loopback port (registry_server.py, serving a GGUF made by
 # `ccai dev mkmodel` with real manifests): pull, resume after a cut (in the
 # same pull and across pulls), a corrupt blob rejected with both digests,
-# hostile manifests and names, list/show/rm with exact fields, hf.co and
-# direct URL pulls with and without --sha256, a fake Ollama store listed and
-# served, and the server's /api/pull, /api/tags, /api/delete and the RTMR3
+# hostile manifests and names, servers that ignore Range or answer 206
+# without Content-Range, manifest sizes that lie, list/show/rm with exact
+# fields, hf.co and direct URL pulls with and without --sha256, a fake
+# Ollama store listed and served, and the server's /api/pull, /api/tags, /api/delete and the RTMR3
 # event of a model pulled while serving.
 . "$(dirname "$0")/lib.sh"
 
@@ -128,6 +129,42 @@ expect_contains "$ERR" "is corrupt: expected digest sha256:$SHA, found sha256:" 
 expect_rc 0 "$CCAI" pull tiny
 expect_eq "$OUT" "pulled tiny:latest" "pull after a bad partial"
 
+# --- servers that bend Range and sizes that lie ---------------------------------------------------------------
+# A 200 to a Range request starts the file over (appending would overrun the size).
+head -c $HALF "$TMP/tiny.gguf" >"$ST/blobs/sha256-$SHA-partial"
+: >"$TMP/reg.log"
+expect_rc 0 "$CCAI" pull norange
+expect_eq "$(blobreqs norange)" "GET /v2/library/norange/blobs/sha256:$SHA range=bytes=$HALF-" "Range asked, 200 answered"
+cmp -s "$ST/blobs/sha256-$SHA" "$TMP/tiny.gguf" && pass || fail "a 200 to a Range request was appended"
+expect_rc 0 "$CCAI" rm norange
+# A 206 without Content-Range: where its bytes go is unknown, so it is refused.
+head -c $HALF "$TMP/tiny.gguf" >"$ST/blobs/sha256-$SHA-partial"
+expect_rc 1 "$CCAI" pull nocr
+expect_eq "$(lasterr)" "ccai pull: GET $R/v2/library/nocr/blobs/sha256:$SHA: a 206 answer without a usable Content-Range (asked for bytes from $HALF)" "206 without Content-Range"
+expect_eq "$(stat -c %s "$ST/blobs/sha256-$SHA-partial")" "$HALF" "the partial is not appended to"
+rm -f "$ST/blobs/sha256-$SHA-partial"
+# A manifest size smaller than the blob: cut off at once.
+expect_rc 1 "$CCAI" pull short
+expect_eq "$(lasterr)" "ccai pull: blob sha256:$SHA: the server sent more than the $((SIZE - 1000)) bytes expected" "manifest size too small"
+# A manifest size larger than the blob: one request, then a verification failure (no endless re-fetching).
+: >"$TMP/reg.log"
+expect_rc 1 "$CCAI" pull long
+expect_eq "$(lasterr)" "ccai pull: blob sha256:$SHA: the server's answer ended at $SIZE bytes, $((SIZE + 1000)) expected (the download was removed)" "manifest size too large"
+expect_eq "$(blobreqs long | wc -l)" "1" "a blob shorter than its size is fetched once"
+TSHA=$(printf '%s' '{{ .Prompt }}' | sha256sum | cut -c1-64)
+expect_rc 1 "$CCAI" pull twosize
+expect_eq "$(lasterr)" "ccai pull: manifest: layers[4]: digest sha256:$TSHA has size 999999, but 13 before" "one digest, two sizes"
+for m in short long twosize; do
+  expect_not_contains "$("$CCAI" list)" "$m:" "$m listed"
+done
+expect_eq "$(ls "$ST/blobs" | grep -c partial)" "0" "no partial files after lying sizes"
+# An empty 200 to a Range request: the old partial's bytes are not what the server serves.
+EMPTYURL="$R/files/empty.gguf"
+cp "$TMP/tiny.gguf" "$ST/blobs/url-$(printf '%s' "$EMPTYURL" | sha256sum | cut -c1-64)-partial"
+expect_rc 1 "$CCAI" pull "$EMPTYURL" --name empty:v1
+expect_eq "$(lasterr)" "ccai pull: $EMPTYURL is not a GGUF file (no 'GGUF' magic); removed it" "empty 200 to a Range request"
+expect_not_contains "$("$CCAI" list)" "empty:v1" "the old partial installed"
+
 # --- Hugging Face and direct URLs ---------------------------------------------------------------------------
 export CCAI_HF_ENDPOINT="$R"
 : >"$TMP/reg.log"
@@ -221,6 +258,11 @@ expect_eq "$CODE" "500" "/api/pull corrupt, not streamed"
 expect_contains "$(cat "$TMP/body")" "is corrupt: expected digest sha256:$SHA" "/api/pull corrupt error"
 req DELETE /api/delete '{"model":"tiny"}'
 expect_eq "$CODE" "409" "/api/delete of a served model"
+for spelling in registry.ollama.ai/library/tiny:latest library/TINY Tiny:latest; do
+  req DELETE /api/delete "{\"model\":\"$spelling\"}"
+  expect_eq "$CODE" "409" "/api/delete of a served model spelt $spelling"
+done
+[ -f "$ST/manifests/registry.ollama.ai/library/tiny/latest" ] && pass || fail "a served model's manifest was deleted"
 req DELETE /api/delete '{"model":"direct:v1"}'
 expect_eq "$CODE" "200" "/api/delete"
 req DELETE /api/delete '{"model":"direct:v1"}'
@@ -258,5 +300,22 @@ req POST /api/pull '{"model":"tiny"}'
 expect_eq "$CODE" "401" "/api/pull without credentials"
 req DELETE /api/delete '{"model":"tiny"}'
 expect_eq "$CODE" "401" "/api/delete without credentials"
+# A user-role key is refused (403); the admin's session passes to the handler (404: no such model).
+CODE=$(curl -s -o "$TMP/body" -w '%{http_code}' -c "$TMP/jar" "$U/api/login" -d '{"username":"admin","password":"test-admin-pw-123"}')
+expect_eq "$CODE" "200" "admin login"
+COOKIE="Cookie: ccai_session=$(awk '$6=="ccai_session" {print $7}' "$TMP/jar")"
+areq() { CODE=$(curl -s --max-time 60 -o "$TMP/body" -w '%{http_code}' -X "$1" "$U$2" -H "$3" -d "$4"); }
+areq POST /api/admin/users "$COOKIE" '{"name":"alice","password":"alice password","role":"user"}'
+expect_eq "$CODE" "201" "admin creates a user"
+areq POST /api/admin/keys "$COOKIE" '{"user":"alice","label":"t"}'
+expect_eq "$CODE" "201" "admin creates a key for the user"
+UKEY="Authorization: Bearer $(jexpr 'd["key"]' <"$TMP/body")"
+areq POST /api/pull "$UKEY" '{"model":"tiny"}'
+expect_eq "$CODE" "403" "/api/pull with a user-role key"
+areq DELETE /api/delete "$UKEY" '{"model":"tiny"}'
+expect_eq "$CODE" "403" "/api/delete with a user-role key"
+areq DELETE /api/delete "$COOKIE" '{"model":"nosuch"}'
+expect_eq "$CODE" "404" "/api/delete as admin reaches the store"
+expect_eq "$(jexpr 'd["error"]' <"$TMP/body")" "model 'nosuch:latest' not found (see 'ccai list')" "/api/delete 404 message"
 kill "$SERVER_PID"; wait "$SERVER_PID"; expect_eq "$?" "0" "second server exits 0"; SERVER_PID=
 finish

@@ -25,8 +25,14 @@ const state = {
   checking: null,     // the attestation in flight (a promise)
   chat: null,         // the open chat
   busy: null,         // AbortController of the answer streaming now
+  // "Send anyway" given in this page, chat id -> the reason shown then. Kept
+  // here, never stored with the chat: an override is consent to the failure
+  // seen now, so a chat reopened after a reload starts blocked again.
+  overrides: new Map(),
   settings: loadSettings(),
 };
+
+const overrideOf = (chat) => (chat && state.overrides.has(chat.id) ? state.overrides.get(chat.id) : null);
 
 function loadSettings() {
   try {
@@ -91,13 +97,13 @@ function blockedReason() {
 
 function updateComposer() {
   const reason = blockedReason();
-  const override = state.chat && state.chat.override;
+  const override = overrideOf(state.chat) !== null;
   const red = state.attest && state.attest.state === 'red' && !state.checking;
   $('blocked').hidden = !(red && !override);
   $('blocked-reason').textContent = red ? state.attest.reason : '';
   const warn = $('chat-warning');
   warn.hidden = !(override && red);
-  warn.textContent = override && red ? `Sending anyway: this chat goes to a server whose attestation failed (${state.chat.overrideReason || 'not verified'}).` : '';
+  warn.textContent = override && red ? `Sending anyway: this chat goes to a server whose attestation failed (${overrideOf(state.chat)}).` : '';
   $('send').disabled = !!state.busy || (reason !== null && !(red && override)) || !$('model').value;
   $('send').title = reason && !(red && override) ? `Blocked: ${reason}` : 'Send (Enter)';
   $('stop').hidden = !state.busy;
@@ -169,7 +175,7 @@ async function copyText(text, btn) {
 
 // The warning a message sent under "send anyway" keeps for good.
 function overrideWarning() {
-  return state.chat.override && state.attest && state.attest.state === 'red'
+  return overrideOf(state.chat) !== null && state.attest && state.attest.state === 'red'
     ? `sent although attestation failed: ${state.attest.reason}` : null;
 }
 
@@ -335,8 +341,7 @@ function wire() {
   $('close-details').addEventListener('click', () => $('details').close());
   $('recheck').addEventListener('click', checkAttestation);
   $('send-anyway').addEventListener('click', () => {
-    state.chat.override = true;
-    state.chat.overrideReason = state.attest ? state.attest.reason : 'not verified';
+    state.overrides.set(state.chat.id, state.attest ? state.attest.reason : 'not verified');
     updateComposer();
     $('prompt').focus();
   });

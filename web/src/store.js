@@ -1,7 +1,8 @@
 // Chat history in this browser's IndexedDB, never on the server
 // (docs/webui.md "History"). One object store "chats", keyed by id; a chat
-// is {id, title, model, created, updated, override, messages: [{role,
-// content, thinking, warning, error}]}.
+// is {id, title, model, created, updated, messages: [{role, content,
+// thinking, warning, error}]}. A "send anyway" is not stored (main.js
+// keeps it for the page's life only); the warnings it put on messages are.
 
 const DB = 'ccai';
 const STORE = 'chats';
@@ -40,5 +41,5 @@ export const deleteAll = () => tx('readwrite', (s) => { s.clear(); });
 export function newChat(model) {
   const now = Date.now();
   const id = `${now.toString(36)}-${crypto.getRandomValues(new Uint32Array(1))[0].toString(36)}`;
-  return { id, title: 'New chat', model, created: now, updated: now, override: false, messages: [] };
+  return { id, title: 'New chat', model, created: now, updated: now, messages: [] };
 }

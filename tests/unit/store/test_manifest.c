@@ -1,8 +1,8 @@
 /* Tests for src/store/manifest.c: a real-shaped registry manifest, every
  * rejection with its exact message (wrong media type, bad digests, sizes,
- * no or two model layers, too many layers, oversize), the synthesized
- * manifest round trip, and a fuzz loop of byte mutations and truncations
- * of a valid manifest that must never crash. */
+ * one digest with two sizes, no or two model layers, too many layers,
+ * oversize), the synthesized manifest round trip, and a fuzz loop of byte
+ * mutations and truncations of a valid manifest that must never crash. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -49,6 +49,10 @@ static void test_parse(void **state)
     assert_int_equal(store_manifest_parse(oci, strlen(oci), &m, &err), CCAI_OK);
     const char *none = "{\"schemaVersion\":2," CFG ",\"layers\":[" MODEL "]}";
     assert_int_equal(store_manifest_parse(none, strlen(none), &m, &err), CCAI_OK);
+    /* A digest named twice with the same size is one blob, fetched once. */
+    const char *twice = HEAD CFG ",\"layers\":[" MODEL "," TMPL "," TMPL "]}";
+    assert_int_equal(store_manifest_parse(twice, strlen(twice), &m, &err), CCAI_OK);
+    assert_int_equal(m.n_layers, 3);
 }
 
 static void reject(const char *text, ccai_code code, const char *msg)
@@ -93,6 +97,15 @@ static void test_rejections(void **state)
            "manifest: layers[0]: mediaType: expected a string of 1..127 bytes, found nothing");
     reject(HEAD CFG ",\"layers\":[{\"mediaType\":\"x\",\"digest\":5,\"size\":1}]}", CCAI_ERR_PARSE,
            "manifest: layers[0]: digest: expected a string, found an integer");
+    /* One digest, two sizes: the second size would never be checked (the
+     * blob is fetched once) but `list` would add it up. */
+    reject(HEAD CFG ",\"layers\":[" MODEL "," TMPL ",{\"mediaType\":\"x\",\"digest\":\"" D3
+                "\",\"size\":999999}]}",
+           CCAI_ERR_PARSE,
+           "manifest: layers[2]: digest " D3 " has size 999999, but 387 before");
+    reject(HEAD CFG ",\"layers\":[{\"mediaType\":\"x\",\"digest\":\"" D1
+                "\",\"size\":50}," MODEL "]}",
+           CCAI_ERR_PARSE, "manifest: layers[0]: digest " D1 " has size 50, but 49 before");
     /* Too many layers. */
     ccai_buf b = {0};
     ccai_buf_append_str(&b, HEAD CFG ",\"layers\":[" MODEL);
