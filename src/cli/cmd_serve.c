@@ -54,6 +54,10 @@ static const char serve_usage[] =
     "  --attest-per-minute N   attestation quotes per client address and minute\n"
     "                          (default 30)\n"
     "  --access-log FILE       append the access log here (default stderr)\n"
+    "  --store-models          also offer every model of the model store (and of an\n"
+    "                          Ollama store) in /api/tags; each is hashed and\n"
+    "                          measured into RTMR3 before its first use, so a\n"
+    "                          request for one changes what the evidence shows\n"
     "  --sim-debug             with --tee sim: report a debug TD (for testing\n"
     "                          that relying parties refuse one)\n"
     "  --print-config          print the effective configuration (the ccai.config\n"
@@ -65,7 +69,7 @@ enum {
     OPT_MODEL = CLI_OPT_FIRST_FREE, OPT_LISTEN, OPT_THREADS, OPT_CTX, OPT_PARALLEL, OPT_QUEUE,
     OPT_VERIFIER, OPT_POLICY, OPT_TLS, OPT_CERT, OPT_KEY, OPT_AUTH, OPT_PW_ENV, OPT_COLLATERAL,
     OPT_KERNELS, OPT_MAX_BODY, OPT_MAX_TOKENS, OPT_TIMEOUT, OPT_ATTEST_RATE, OPT_ACCESS_LOG,
-    OPT_PRINT_CONFIG, OPT_SIM_DEBUG,
+    OPT_PRINT_CONFIG, OPT_SIM_DEBUG, OPT_STORE_MODELS,
 };
 
 static bool parse_long(const char *s, long long lo, long long hi, long long *out)
@@ -133,6 +137,7 @@ static int cmd_serve(int argc, char **argv)
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
         {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
         {"sim-debug", no_argument, NULL, OPT_SIM_DEBUG},
+        {"store-models", no_argument, NULL, OPT_STORE_MODELS},
         {NULL, 0, NULL, 0},
     };
     cli_tee_opts t;
@@ -166,6 +171,7 @@ static int cmd_serve(int argc, char **argv)
         case OPT_ACCESS_LOG: cfg.access_log = optarg; break;
         case OPT_PRINT_CONFIG: print_config = true; break;
         case OPT_SIM_DEBUG: cfg.sim_debug = true; break;
+        case OPT_STORE_MODELS: cfg.store_models = true; break;
         case OPT_TLS: if (!parse_on_off(optarg, &cfg.tls)) goto bad; break;
         case OPT_AUTH: if (!parse_on_off(optarg, &cfg.auth)) goto bad; break;
         case OPT_THREADS:
@@ -204,8 +210,8 @@ static int cmd_serve(int argc, char **argv)
     if (optind < argc) {
         rc = cli_usage_error("serve", "unexpected argument '%s' (models go after --model)",
                              argv[optind]);
-    } else if (n_models == 0 && !print_config) {
-        rc = cli_usage_error("serve", "missing --model PATH");
+    } else if (n_models == 0 && !print_config && !cfg.store_models) {
+        rc = cli_usage_error("serve", "missing --model PATH (or --store-models)");
     } else if (strcmp(t.kind, "auto") && strcmp(t.kind, "tdx") && strcmp(t.kind, "sim")) {
         rc = cli_usage_error("serve", "--tee must be auto, tdx or sim, not '%s'", t.kind);
     } else if (cfg.sim_debug && strcmp(t.kind, "sim")) {

@@ -159,9 +159,11 @@ static void name_real_path(ccai_err *err, const char *fdpath, const char *path)
     }
 }
 
-/* Opens, reads the details and hashes (s NULL: no name check; any thread). */
-static ccai_code model_open(ccai_server *s, const char *path, const char *name, ccai_model *out,
-                            ccai_err *err)
+/* Opens, reads the details and hashes (s NULL: no name check; any thread).
+ * With expected (a store manifest's digest) the hashing waits for the first
+ * load. */
+static ccai_code model_open(ccai_server *s, const char *path, const char *name,
+                            const uint8_t *expected, ccai_model *out, ccai_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -191,7 +193,9 @@ static ccai_code model_open(ccai_server *s, const char *path, const char *name, 
     ccai_model_read_details(&m, f);
     gguf_close(f);
     f = NULL;
-    if ((rc = ccai_sha256_file(fdpath, m.sha256, err))) {
+    if (expected) {
+        memcpy(m.sha256, expected, 32);
+    } else if ((rc = ccai_sha256_file(fdpath, m.sha256, err))) {
         name_real_path(err, fdpath, path);
         goto fail;
     }
@@ -204,6 +208,7 @@ static ccai_code model_open(ccai_server *s, const char *path, const char *name, 
     m.modified = st.st_mtim.tv_sec;
     m.mtime_ns = mtime_ns(&st);
     m.fd = fd;
+    m.hashed = !expected;
     *out = m;
     return CCAI_OK;
 fail:
@@ -218,7 +223,7 @@ fail:
 
 ccai_code ccai_model_open(const char *path, const char *name, ccai_model *out, ccai_err *err)
 {
-    return model_open(NULL, path, name, out, err);
+    return model_open(NULL, path, name, NULL, out, err);
 }
 
 /* models[] is allocated once at its full capacity, so a model registered
@@ -241,10 +246,45 @@ ccai_code ccai_models_insert(ccai_server *s, ccai_model *m, ccai_err *err)
 ccai_code ccai_models_add_named(ccai_server *s, const char *path, const char *name, ccai_err *err)
 {
     ccai_model m;
-    ccai_code rc = model_open(s, path, name, &m, err);
+    ccai_code rc = model_open(s, path, name, NULL, &m, err);
     if (!rc && (rc = ccai_models_insert(s, &m, err)))
         ccai_model_release(&m);
     return rc;
+}
+
+ccai_code ccai_models_add_lazy(ccai_server *s, const char *path, const char *name,
+                               const uint8_t manifest_sha256[32], ccai_err *err)
+{
+    ccai_model m;
+    ccai_code rc = model_open(s, path, name, manifest_sha256, &m, err);
+    if (!rc && (rc = ccai_models_insert(s, &m, err)))
+        ccai_model_release(&m);
+    return rc;
+}
+
+/* A lazily offered model's file must have the digest its manifest claims:
+ * hashed here, under s->lock, before it is measured or mapped. */
+static ccai_code hash_on_first_use(ccai_model *m, ccai_err *err)
+{
+    char fdpath[64];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", m->fd);
+    uint8_t h[32];
+    ccai_code rc = ccai_sha256_file(fdpath, h, err);
+    if (rc) {
+        name_real_path(err, fdpath, m->path);
+        return rc;
+    }
+    if (memcmp(h, m->sha256, 32) != 0) {
+        char want[65], got[65];
+        ccai_hex_encode(m->sha256, 32, want);
+        ccai_hex_encode(h, 32, got);
+        return ccai_fail(err, CCAI_ERR_VERIFY,
+                         "model %s: the file %s has SHA-256 %s, its manifest says %s; "
+                         "refusing to load it",
+                         m->name, m->path, got, want);
+    }
+    m->hashed = true;
+    return CCAI_OK;
 }
 
 ccai_code ccai_models_add(ccai_server *s, const char *path, ccai_err *err)
@@ -268,6 +308,11 @@ static ccai_code load_locked(ccai_server *s, ccai_model *m, ccai_err *err)
                          "model %s: the file %s changed after it was hashed (size or mtime); "
                          "restart ccai serve to measure it again",
                          m->name, m->path);
+    if (!m->hashed) {
+        ccai_code rc = hash_on_first_use(m, err);
+        if (rc)
+            return rc;
+    }
     if (!m->measured) {
         json_t *data = ccai_launch_model_data(m->name, m->sha256, m->size);
         ccai_code rc = tee_measure(s->tee, "ccai.model", data, NULL, err);

@@ -34,6 +34,7 @@
 #include "server/server.h"
 #include "tee/collateral.h"
 #include "tee/eventlog.h"
+#include "store/store.h"
 #include "tee/sim.h"
 
 enum { MAX_COLLATERAL_BYTES = 4 << 20 };
@@ -108,8 +109,11 @@ json_t *ccai_server_config_json(const ccai_server_config *cfg_in)
     json_object_set_new(j, "request_timeout_s", json_integer(c.request_timeout_s));
     json_object_set_new(j, "attest_per_minute", json_integer(c.attest_per_minute));
     json_object_set_new(j, "access_log", json_string(c.access_log ? c.access_log : "stderr"));
-    if (c.sim_debug) /* named only when set, so ordinary launches measure as before */
+    /* Named only when set, so ordinary launches measure as before. */
+    if (c.sim_debug)
         json_object_set_new(j, "sim_debug", json_true());
+    if (c.store_models)
+        json_object_set_new(j, "store_models", json_true());
     return j;
 }
 
@@ -261,6 +265,47 @@ static ccai_code measure_binary(ccai_server *s, ccai_err *err)
     return rc;
 }
 
+/* --store-models: every model of the store not already served, offered
+ * under its store name and hashed + measured only before its first use
+ * (models.c). A store entry that cannot be offered is reported and
+ * skipped: it never loads. */
+static ccai_code offer_store_models(ccai_server *s, ccai_err *err)
+{
+    store *st = NULL;
+    store_entry *e = NULL;
+    size_t n = 0;
+    ccai_code rc = store_open(NULL, &st, err);
+    if (!rc)
+        rc = store_list(st, &e, &n, err);
+    if (rc) {
+        ccai_err_prefix(err, "--store-models");
+        store_close(st);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ccai_err why = {0};
+        char *path = NULL, hex[65];
+        uint8_t sha[32];
+        if (ccai_models_find(s, e[i].name))
+            continue;
+        if (e[i].error)
+            ccai_fail(&why, CCAI_ERR_PARSE, "%s", e[i].error);
+        else if (!store_model_path(&e[i], &path, &why) &&
+                 !store_digest_parse(e[i].man.layers[e[i].man.model].digest, hex, &why) &&
+                 !ccai_hex_decode_exact(hex, sha, 32, &why) &&
+                 !ccai_models_add_lazy(s, path, e[i].name, sha, &why))
+            fprintf(stderr, "ccai serve: offering store model %s (measured before first use)\n",
+                    e[i].name);
+        if (why.code)
+            fprintf(stderr, "ccai serve: warning: store model %s not offered: %s\n", e[i].name,
+                    why.msg);
+        free(path);
+    }
+    store_entries_free(e, n);
+    store_close(st);
+    return CCAI_OK;
+}
+
 static ccai_code measured_launch(ccai_server *s, ccai_err *err)
 {
     ccai_code rc = measure_binary(s, err);
@@ -283,7 +328,7 @@ static ccai_code measured_launch(ccai_server *s, ccai_err *err)
         fprintf(stderr, "ccai serve: measured and loaded model %s sha256 %s (%llu bytes)\n",
                 m->name, hex, (unsigned long long)m->size);
     }
-    return CCAI_OK;
+    return s->cfg->store_models ? offer_store_models(s, err) : CCAI_OK;
 }
 
 /* ---- collateral ------------------------------------------------------------------- */

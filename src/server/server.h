@@ -72,6 +72,9 @@ typedef struct ccai_server_config {
     int attest_per_minute;        /* quotes per client per minute (default 30) */
     const char *access_log;       /* file the access log is appended to; NULL: stderr */
     bool sim_debug;               /* --tee sim only: a debug TD (relying-party tests) */
+    /* --store-models: also offer every model of the model store (and of an
+     * Ollama store); each is hashed and measured only before its first use. */
+    bool store_models;
 } ccai_server_config;
 
 /* A model the server can serve. */
@@ -84,6 +87,10 @@ typedef struct ccai_model {
     char *family, *parameter_size, *quantization; /* /api/tags details */
     llm_engine *engine;           /* loaded (measured first), or NULL */
     bool measured;
+    /* sha256 was computed from the file. False for a store model offered
+     * lazily: sha256 is then the manifest's digest, and the first load
+     * hashes the file and refuses it unless they agree. */
+    bool hashed;
     /* The file as hashed, open read-only from ccai_models_add until
      * ccai_models_free: the engine loads this very file (through
      * /proc/self/fd), never whatever the path names later. */
@@ -152,6 +159,11 @@ ccai_code ccai_models_add_named(ccai_server *s, const char *path, const char *na
 enum { CCAI_MODELS_MAX = 64 };
 ccai_code ccai_model_open(const char *path, const char *name, ccai_model *out, ccai_err *err);
 ccai_code ccai_models_insert(ccai_server *s, ccai_model *m, ccai_err *err);
+/* Registers a store model without hashing it (start-up): details from the
+ * GGUF header, sha256 = the digest its manifest claims, checked against the
+ * file by the first ccai_models_load before it is measured. */
+ccai_code ccai_models_add_lazy(ccai_server *s, const char *path, const char *name,
+                               const uint8_t manifest_sha256[32], ccai_err *err);
 /* Frees what a ccai_model holds (engine, strings, fd); the struct is zeroed. */
 void ccai_model_release(ccai_model *m);
 /* family, parameter_size, quantization from a GGUF header (also `ccai list`). */

@@ -318,4 +318,33 @@ areq DELETE /api/delete "$COOKIE" '{"model":"nosuch"}'
 expect_eq "$CODE" "404" "/api/delete as admin reaches the store"
 expect_eq "$(jexpr 'd["error"]' <"$TMP/body")" "model 'nosuch:latest' not found (see 'ccai list')" "/api/delete 404 message"
 kill "$SERVER_PID"; wait "$SERVER_PID"; expect_eq "$?" "0" "second server exits 0"; SERVER_PID=
+
+# --- --store-models: the whole store offered, each model hashed and measured on first use --------------------
+expect_rc 0 "$CCAI" list --json
+STORE_NAMES=$(printf '%s' "$OUT" | jexpr 'sorted(m["name"] for m in d["models"])')
+PORT=$(free_port)
+"$CCAI" serve --store-models --listen "127.0.0.1:$PORT" --state-dir "$TMP/s3" --tee sim --auth off --tls off \
+  --threads 1 >"$TMP/serve3.out" 2>"$TMP/serve3.err" & SERVER_PID=$!
+U="http://127.0.0.1:$PORT"
+for _ in $(seq 100); do curl -s --max-time 2 "$U/api/version" >/dev/null 2>&1 && break; sleep 0.1; done
+req GET /api/tags
+expect_eq "$(jexpr 'sorted(m["name"] for m in d["models"])' <"$TMP/body")" "$STORE_NAMES" "/api/tags lists the store"
+expect_eq "$(jexpr '[m["digest"] for m in d["models"] if m["name"]=="ollm:7b"]' <"$TMP/body")" "[\"$SHA\"]" "digest from the manifest"
+expect_eq "$(events)" '[]' "nothing measured before first use"
+req POST /api/generate '{"model":"ollm:7b","prompt":"hi","stream":false,"options":{"num_predict":2}}'
+expect_eq "$CODE" "200" "/api/generate on a store model"
+expect_eq "$(events)" '["ollm:7b"]' "measured on first use"
+kill "$SERVER_PID"; wait "$SERVER_PID"; expect_eq "$?" "0" "third server exits 0"; SERVER_PID=
+# a blob that no longer matches its manifest is never loaded (nor measured)
+chmod u+w "$OL/blobs/sha256-$SHA"; printf 'X' | dd of="$OL/blobs/sha256-$SHA" bs=1 seek=$((SIZE - 1)) conv=notrunc 2>/dev/null
+PORT=$(free_port)
+"$CCAI" serve --store-models --listen "127.0.0.1:$PORT" --state-dir "$TMP/s4" --tee sim --auth off --tls off \
+  --threads 1 >"$TMP/serve4.out" 2>"$TMP/serve4.err" & SERVER_PID=$!
+U="http://127.0.0.1:$PORT"
+for _ in $(seq 100); do curl -s --max-time 2 "$U/api/version" >/dev/null 2>&1 && break; sleep 0.1; done
+req POST /api/generate '{"model":"ollm:7b","prompt":"hi","stream":false,"options":{"num_predict":2}}'
+expect_eq "$CODE" "500" "a corrupted store model is refused"
+expect_contains "$(cat "$TMP/body")" "its manifest says $SHA; refusing to load it" "corrupted store model error"
+expect_eq "$(events)" '[]' "the corrupted model was never measured"
+kill "$SERVER_PID"; wait "$SERVER_PID"; expect_eq "$?" "0" "fourth server exits 0"; SERVER_PID=
 finish
