@@ -2,7 +2,7 @@
  * two places where a registry or a user hands the store text that becomes
  * file paths. The first byte picks the parser. A name that parses must
  * format back to a name that parses to the same parts, and no part may be
- * able to leave its directory; a manifest that parses must name exactly one
+ * able to leave its directory or read as an option; a manifest that parses must name exactly one
  * model layer with a well-formed digest. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,9 +12,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A part becomes one path component: never empty, ".", "..", a '/' or a
+ * leading '.' or '-' ("a..b" is a harmless name). */
 static void path_safe(const char *part)
 {
-    if (strchr(part, '/') || strstr(part, "..") || part[0] == '.')
+    if (!part[0] || strchr(part, '/') || part[0] == '.' || part[0] == '-')
         abort();
 }
 
