@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ecdsa.h"
 #include "base/file.h"
 #include "base/hash.h"
 #include "base/mem.h"
@@ -481,24 +482,7 @@ ccai_code tee_sim_pki_generate(const char *dir, ccai_err *err)
 ccai_code tee_sim_sign_raw(EVP_PKEY *key, const uint8_t *data, size_t len, uint8_t sig[64],
                            ccai_err *err)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char der[80];
-    size_t der_len = sizeof der;
-    ECDSA_SIG *es = NULL;
-    bool ok = md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
-              EVP_DigestSign(md, der, &der_len, data, len) == 1;
-    EVP_MD_CTX_free(md);
-    const unsigned char *p = der;
-    if (ok)
-        ok = (es = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) != NULL;
-    if (ok) {
-        /* DER INTEGERs drop leading zeros; quotes want fixed 32-byte halves. */
-        const BIGNUM *r = NULL, *s = NULL;
-        ECDSA_SIG_get0(es, &r, &s);
-        ok = BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32;
-    }
-    ECDSA_SIG_free(es);
-    return ok ? CCAI_OK : ossl_fail(err, "ECDSA signing");
+    return ccai_p256_sign_raw(key, data, len, sig, err);
 }
 
 ccai_code tee_sim_pubkey_raw(EVP_PKEY *key, uint8_t xy[64], ccai_err *err)

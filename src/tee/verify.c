@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "base/codec.h"
+#include "base/ecdsa.h"
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/mem.h"
@@ -236,7 +237,7 @@ static void step_qe_report_signature(vrun *v)
     if (!key || !EVP_PKEY_is_a(key, "EC") || EVP_PKEY_get_bits(key) != 256)
         step(v->r, "qe_report_signature", false,
              "the PCK certificate's key is not an EC P-256 key");
-    else if (!tdx_v_ecdsa_raw(key, v->q->qe_report.raw, TDX_QE_REPORT_LEN, v->q->qe_report_sig))
+    else if (!ccai_p256_verify_raw(key, v->q->qe_report.raw, TDX_QE_REPORT_LEN, v->q->qe_report_sig))
         step(v->r, "qe_report_signature", false,
              "QE report signature does not verify under the PCK certificate's key");
     else
@@ -282,7 +283,7 @@ static void step_quote_signature(vrun *v)
     EVP_PKEY *key = tdx_v_p256_from_raw(q->attest_key);
     if (!key)
         step(v->r, "quote_signature", false, "the attestation key is not a point on P-256");
-    else if (!q->signed_bytes || !tdx_v_ecdsa_raw(key, q->signed_bytes, q->signed_len,
+    else if (!q->signed_bytes || !ccai_p256_verify_raw(key, q->signed_bytes, q->signed_len,
                                                   q->signature))
         step(v->r, "quote_signature", false,
              "quote signature does not verify under the attestation key (over the %zu bytes of "

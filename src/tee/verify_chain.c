@@ -39,28 +39,6 @@
 
 /* ---- small helpers ----------------------------------------------------------- */
 
-int tdx_v_ecdsa_raw(EVP_PKEY *key, const void *data, size_t len, const uint8_t sig[64])
-{
-    ECDSA_SIG *s = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *ss = BN_bin2bn(sig + 32, 32, NULL);
-    unsigned char *der = NULL;
-    int der_len = 0, ok = 0;
-    if (s && r && ss && ECDSA_SIG_set0(s, r, ss)) {
-        r = ss = NULL; /* owned by s now */
-        der_len = i2d_ECDSA_SIG(s, &der);
-    }
-    EVP_MD_CTX *md = der_len > 0 ? EVP_MD_CTX_new() : NULL;
-    if (md && key && EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) == 1)
-        ok = EVP_DigestVerify(md, der, (size_t)der_len, data, len) == 1;
-    EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
-    BN_free(r);
-    BN_free(ss);
-    ECDSA_SIG_free(s);
-    ERR_clear_error();
-    return ok;
-}
-
 EVP_PKEY *tdx_v_p256_from_raw(const uint8_t xy[64])
 {
     uint8_t point[65];

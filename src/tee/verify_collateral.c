@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/codec.h"
+#include "base/ecdsa.h"
 #include "base/hash.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
@@ -69,7 +70,7 @@ static bool json_signed(STACK_OF(X509) *chain, const char *raw, size_t len, cons
 {
     EVP_PKEY *key = sk_X509_num(chain) > 0 ? X509_get0_pubkey(sk_X509_value(chain, 0)) : NULL;
     ERR_clear_error();
-    return key && tdx_v_ecdsa_raw(key, raw, len, sig) == 1;
+    return key && ccai_p256_verify_raw(key, raw, len, sig);
 }
 
 static bool crl_signed(X509_CRL *crl, X509 *issuer)

@@ -95,9 +95,7 @@ struct tdx_collateral_ctx {
 
 /* ---- small helpers (verify_chain.c) ----------------------------------------- */
 
-/* ECDSA-P256-SHA256 over data with a raw big-endian r||s signature. 1 when it
- * verifies, 0 when not (OpenSSL's error queue is cleared). */
-int tdx_v_ecdsa_raw(EVP_PKEY *key, const void *data, size_t len, const uint8_t sig[64]);
+/* Raw r||s signatures are checked with ccai_p256_verify_raw (base/ecdsa.h). */
 /* An EC P-256 public key from the raw point X||Y; NULL when it is not a point
  * on the curve. The caller frees. */
 EVP_PKEY *tdx_v_p256_from_raw(const uint8_t xy[64]);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/codec.h"
+#include "base/ecdsa.h"
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/mem.h"
@@ -158,25 +159,6 @@ static char *b64u_json(const json_t *v)
     return b;
 }
 
-/* ECDSA P-256 over SHA-256 of input, as r||s. */
-static ccai_code es256_sign(EVP_PKEY *key, const char *input, uint8_t sig[64], ccai_err *err)
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char der[80];
-    size_t der_len = sizeof der;
-    ECDSA_SIG *s = NULL;
-    const unsigned char *p = der;
-    bool ok = md && EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) == 1 &&
-              EVP_DigestSign(md, der, &der_len, (const unsigned char *)input, strlen(input)) == 1 &&
-              (s = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) != NULL &&
-              BN_bn2binpad(ECDSA_SIG_get0_r(s), sig, 32) == 32 &&
-              BN_bn2binpad(ECDSA_SIG_get0_s(s), sig + 32, 32) == 32;
-    ECDSA_SIG_free(s);
-    EVP_MD_CTX_free(md);
-    ERR_clear_error();
-    return ok ? CCAI_OK : ccai_fail(err, CCAI_ERR_CRYPTO, "token: ES256 signing failed");
-}
-
 ccai_code ccai_jwt_sign(EVP_PKEY *key, const char *kid, const json_t *claims, char **token,
                         ccai_err *err)
 {
@@ -191,7 +173,7 @@ ccai_code ccai_jwt_sign(EVP_PKEY *key, const char *kid, const json_t *claims, ch
     free(h);
     free(p);
     uint8_t sig[64];
-    ccai_code rc = es256_sign(key, input, sig, err);
+    ccai_code rc = ccai_p256_sign_raw(key, input, strlen(input), sig, err);
     if (!rc) {
         char *s = ccai_b64_encode(sig, 64, CCAI_B64_URL);
         *token = ccai_xasprintf("%s.%s", input, s);
@@ -293,29 +275,6 @@ static ccai_code find_key(const json_t *jwks, const char *kid, EVP_PKEY **key, c
     return ccai_fail(err, CCAI_ERR_VERIFY, "token: kid \"%.64s\" is not in the JWKS", kid);
 }
 
-static bool es256_check(EVP_PKEY *key, const char *input, size_t len, const uint8_t sig[64])
-{
-    ECDSA_SIG *s = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *ss = BN_bin2bn(sig + 32, 32, NULL);
-    unsigned char *der = NULL;
-    int der_len = 0;
-    bool ok = false;
-    if (s && r && ss && ECDSA_SIG_set0(s, r, ss)) {
-        r = ss = NULL; /* s owns them now */
-        der_len = i2d_ECDSA_SIG(s, &der);
-    }
-    EVP_MD_CTX *md = der_len > 0 ? EVP_MD_CTX_new() : NULL;
-    if (md && EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) == 1)
-        ok = EVP_DigestVerify(md, der, (size_t)der_len, (const unsigned char *)input, len) == 1;
-    EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
-    BN_free(r);
-    BN_free(ss);
-    ECDSA_SIG_free(s);
-    ERR_clear_error();
-    return ok;
-}
-
 static ccai_code check_times(const json_t *c, time_t now, ccai_err *err)
 {
     const json_t *exp = json_object_get(c, "exp"), *nbf = json_object_get(c, "nbf");
@@ -364,7 +323,7 @@ ccai_code ccai_jwt_verify(const char *token, const json_t *jwks, time_t now, jso
                        "found %zu", sig_len);
     if (!rc)
         rc = find_key(jwks, kid, &key, err);
-    if (!rc && !es256_check(key, token, (size_t)(d2 - token), sig))
+    if (!rc && !ccai_p256_verify_raw(key, token, (size_t)(d2 - token), sig))
         rc = ccai_fail(err, CCAI_ERR_VERIFY, "token: ES256 signature does not verify with key "
                        "\"%.64s\"", kid);
     if (!rc && now)
