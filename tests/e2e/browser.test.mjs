@@ -4,7 +4,10 @@
 // port. The amber state comes from the real `ccai verifier
 // --trust-simulated`; the red states from a verifier that lies
 // (lib/lying-verifier.mjs). Screenshots of every state go to
-// $CCAI_E2E_OUT (default ./e2e-screenshots) for review.
+// $CCAI_E2E_OUT (default ./e2e-screenshots) for review. The chat's own
+// tests (Stop, Regenerate, Copy, history, theme, keyboard, details rows)
+// are in chat-ui.mjs and run after these on the same page; the last test
+// checks that no request left for an origin other than ours.
 //
 // Run through tests/e2e/run.sh, which skips (77) when chromium,
 // web/node_modules, the ccai binary or the shared model is missing.
@@ -19,6 +22,8 @@ import { after, before, test } from 'node:test';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { startLyingVerifier } from './lib/lying-verifier.mjs';
+import { startSlowProxy } from './lib/slow-proxy.mjs';
+import { registerChatTests } from './chat-ui.mjs';
 
 // playwright-core lives in web/node_modules (ES imports resolve from this
 // file's folder, so it is required from there).
@@ -95,8 +100,20 @@ before(async () => {
   await startCcai(['serve', '--tee', 'sim', '--model', MODEL, '--listen', `127.0.0.1:${env.port}`,
     '--state-dir', join(env.dir, 'serve'), '--verifier', env.verifier], { CCAI_ADMIN_PASSWORD: PASSWORD });
   env.closed = await freePort(); // nothing listens there: the unreachable verifier
+  env.proxy = await startSlowProxy({ dir: env.dir, target: env.origin });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 850 } });
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.origin });
+  // Every request any page of the context makes, as the page asked for it
+  // (a request routed to the slow proxy is recorded with its own URL).
+  env.requests = [];
+  const entries = new Map();
+  ctx.on('request', (r) => {
+    const e = { method: r.method(), url: r.url() };
+    entries.set(r, e);
+    env.requests.push(e);
+  });
+  ctx.on('requestfailed', (r) => { if (entries.has(r)) entries.get(r).failure = r.failure().errorText; });
   page = await ctx.newPage();
   page.on('pageerror', (e) => { env.pageErrors = [...(env.pageErrors || []), e.message]; });
 });
@@ -104,6 +121,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (env.liar) await env.liar.close();
+  if (env.proxy) await env.proxy.close();
   // SIGTERM is a graceful stop: each must exit 0 (under ASan, also no leak).
   const exited = procs.map(({ p }) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.on('exit', r)) : null));
   for (const { p } of procs) p.kill('SIGTERM');
@@ -375,5 +393,35 @@ test('phone width and dark mode', async () => {
   assert.equal(await page.isVisible('#send'), true);
   assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(22, 24, 28)');
   await shot('14-phone-dark');
+  assert.deepEqual(env.pageErrors || [], []);
+});
+
+registerChatTests({ env, get page() { return page; }, shot, settled, field });
+
+// Last: what the page fetched in all the tests above went to this server
+// and to the verifiers the tests chose (the unreachable one included), and
+// to a verifier only its three endpoints. Nothing else: no CDN, font or
+// analytics, whatever the page showed.
+test('no request ever left for another origin than the server and the verifiers', async () => {
+  const liar = `https://127.0.0.1:${env.liar.port}`;
+  const verifiers = new Set([new URL(env.verifier).origin, liar, `https://127.0.0.1:${env.closed}`]);
+  const endpoints = /^(\/[a-z-]+)?\/(v1\/attestation|jwks\.json|\.well-known\/openid-configuration)$/;
+  const seen = new Map();
+  for (const r of env.requests) {
+    const { method, url } = r;
+    const u = new URL(url);
+    const where = u.protocol === 'blob:' ? new URL(u.pathname).origin : u.origin;
+    if (url === 'data:,') continue; // the empty favicon, <link rel=icon href="data:,">: no fetch at all
+    if (url === `http://127.0.0.1:${env.closed}/x.png`) { // the CSP test's own probe, stopped by the CSP
+      assert.equal(r.failure, 'csp'); // chromium's reason: blocked by the Content-Security-Policy
+      continue;
+    }
+    assert.ok(where === env.origin || verifiers.has(where), `${method} ${url}`);
+    if (verifiers.has(where)) assert.match(u.pathname, endpoints, `${method} ${url}`);
+    seen.set(where, (seen.get(where) || 0) + 1);
+  }
+  // The recorder saw the traffic: the server and every verifier used.
+  for (const o of [env.origin, ...verifiers]) assert.ok(seen.get(o) > 0, `no request to ${o}: ${[...seen.keys()]}`);
+  assert.ok(env.requests.some((r) => r.method === 'POST' && r.url === `${env.origin}/api/chat`));
   assert.deepEqual(env.pageErrors || [], []);
 });

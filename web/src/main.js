@@ -106,8 +106,12 @@ function updateComposer() {
   warn.textContent = override && red ? `Sending anyway: this chat goes to a server whose attestation failed (${overrideOf(state.chat)}).` : '';
   $('send').disabled = !!state.busy || (reason !== null && !(red && override)) || !$('model').value;
   $('send').title = reason && !(red && override) ? `Blocked: ${reason}` : 'Send (Enter)';
+  // Send and Stop take turns; when the one that has the focus goes away, a
+  // keyboard user's focus must not fall to <body>: it goes to the input.
+  const focused = document.activeElement;
   $('stop').hidden = !state.busy;
   $('send').hidden = !!state.busy;
+  if ((focused === $('stop') || focused === $('send')) && focused.hidden) $('prompt').focus();
 }
 
 // ---- messages ---------------------------------------------------------------------------
