@@ -52,6 +52,16 @@ cmp -s "$ST/blobs/sha256-$SHA" "$TMP/tiny.gguf" && pass || fail "the resumed blo
 expect_eq "$(ls "$ST/manifests/registry.ollama.ai/library/tiny")" "latest" "manifest path"
 expect_eq "$(ls "$ST/blobs" | grep -c partial)" "0" "no partial files after a pull"
 
+# --- proxy variables are honoured (libcurl's http_proxy) ------------------------------------------------
+$PY "$HERE/http_proxy.py" "$TMP/pport" "$TMP/proxy.log" >"$TMP/proxy.err" 2>&1 & PXP=$!
+for _ in $(seq 50); do [ -f "$TMP/pport" ] && break; sleep 0.1; done
+expect_rc 0 env http_proxy="http://127.0.0.1:$(cat "$TMP/pport")" CCAI_MODELS="$TMP/proxied" "$CCAI" pull tiny
+expect_eq "$OUT" "pulled tiny:latest" "pull through a proxy"
+expect_contains "$(cat "$TMP/proxy.log")" "GET $R/v2/library/tiny/manifests/latest" "the manifest came through the proxy"
+expect_contains "$(cat "$TMP/proxy.log")" "GET $R/v2/library/tiny/blobs/sha256:$SHA" "the blob came through the proxy"
+cmp -s "$TMP/proxied/blobs/sha256-$SHA" "$TMP/tiny.gguf" && pass || fail "the proxied blob differs"
+kill $PXP 2>/dev/null; wait $PXP 2>/dev/null
+
 # --- list and show: exact fields ---------------------------------------------------------------------
 expect_rc 0 "$CCAI" list
 expect_eq "$(printf '%s\n' "$OUT" | sed -n 1p | tr -s ' ')" "NAME ID SIZE PARAMS QUANT MODIFIED" "list header"
