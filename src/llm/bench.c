@@ -218,7 +218,10 @@ static ccai_code check_params(const llm_bench_params *p, ccai_err *err)
  * bandwidth passes between them. The host's memory bandwidth can change by
  * half from one minute to the next (shared machines, docs/bench.md):
  * sampling it across the generation runs, rather than after them, keeps
- * the bound and the speed it bounds from the same stretch of time. */
+ * the bound and the speed it bounds from the same stretch of time. Pass i
+ * runs right before generation run i and right after run i - 1, so each
+ * run also gets a bound of its own: the mean of the two passes around it
+ * (r->gen_runs_bw). */
 static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels *k,
                            const llm_bench_params *p, llm_bench_result *r, ccai_err *err)
 {
@@ -242,20 +245,38 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
     if (!rc && !(rc = llm_bench_bw_open(pool, p->quick, &bw, err))) {
         uint64_t runs = 0;
         int passes = 0;
+        double before = 0;
         for (int i = 0; i < p->repeats && !rc; i++, passes++) {
-            llm_bench_bw_pass(bw);
+            double pass = llm_bench_bw_pass(bw);
+            if (i > 0)
+                r->gen_runs_bw[i - 1] = (before + pass) / 2;
+            before = pass;
             rc = time_gen(c, pool, tokens, p->n_gen, &r->gen_runs[i], &runs, err);
         }
         /* At least one pass after the last run, LLM_BENCH_BW_PASSES in all. */
-        do
+        r->gen_runs_bw[p->repeats - 1] = (before + llm_bench_bw_pass(bw)) / 2;
+        while (!p->quick && ++passes < LLM_BENCH_BW_PASSES)
             llm_bench_bw_pass(bw);
-        while (!p->quick && ++passes < LLM_BENCH_BW_PASSES);
         r->bandwidth = llm_bench_bw_close(bw);
         r->pool_runs_per_token = (double)runs / ((double)p->repeats * p->n_gen);
     }
     free(tokens);
     llm_ctx_free(c);
     return rc;
+}
+
+/* The per-run bounds (the passes around each generation run) and the
+ * fractions against them; the medians summarize them. */
+static void local_bound(llm_bench_result *r, int repeats)
+{
+    double *bound = ccai_xcalloc((size_t)repeats, sizeof *bound);
+    for (int i = 0; i < repeats; i++) {
+        bound[i] = r->gen_runs_bw[i] * 1e9 / (double)r->weight_bytes_per_token;
+        r->gen_runs_fraction[i] = r->gen_runs[i] / bound[i];
+    }
+    r->gen_local_bound_tps = llm_bench_median(bound, repeats);
+    r->gen_local_bw_fraction = llm_bench_median(r->gen_runs_fraction, repeats);
+    free(bound);
 }
 
 ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_params *p,
@@ -278,6 +299,8 @@ ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_pa
     r->n_prompt = p->n_prompt, r->n_gen = p->n_gen, r->repeats = p->repeats;
     r->pp_runs = ccai_xcalloc((size_t)p->repeats, sizeof *r->pp_runs);
     r->gen_runs = ccai_xcalloc((size_t)p->repeats, sizeof *r->gen_runs);
+    r->gen_runs_bw = ccai_xcalloc((size_t)p->repeats, sizeof *r->gen_runs_bw);
+    r->gen_runs_fraction = ccai_xcalloc((size_t)p->repeats, sizeof *r->gen_runs_fraction);
 
     if ((rc = run_model(m, pool, k, p, r, err)))
         goto done;
@@ -294,6 +317,7 @@ ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_pa
     r->weight_bytes_per_token = llm_bench_bytes_per_token(m, r->kv_positions);
     r->gen_bound_tps = r->bandwidth.value * 1e9 / (double)r->weight_bytes_per_token;
     r->gen_bw_fraction = r->gen_tps / r->gen_bound_tps;
+    local_bound(r, p->repeats);
     r->params_nonembd = llm_bench_params_nonembd(m);
     r->pp_ops_per_token = 2.0 * (double)r->params_nonembd;
     r->pp_gops = r->pp_tps * r->pp_ops_per_token / 1e9;
@@ -313,6 +337,8 @@ void llm_bench_result_free(llm_bench_result *r)
     free(r->name);
     free(r->pp_runs);
     free(r->gen_runs);
+    free(r->gen_runs_bw);
+    free(r->gen_runs_fraction);
     memset(r, 0, sizeof *r);
 }
 
@@ -348,6 +374,10 @@ char *llm_bench_json(const llm_bench_result *r)
     SET("kv_positions", json_real(r->kv_positions));
     SET("gen_bound_tps", json_real(r->gen_bound_tps));
     SET("gen_bw_fraction", json_real(r->gen_bw_fraction));
+    SET("gen_runs_bandwidth_gbs", runs_json(r->gen_runs_bw, r->repeats));
+    SET("gen_runs_bw_fraction", runs_json(r->gen_runs_fraction, r->repeats));
+    SET("gen_local_bound_tps", json_real(r->gen_local_bound_tps));
+    SET("gen_local_bw_fraction", json_real(r->gen_local_bw_fraction));
     SET("params_nonembd", json_integer((json_int_t)r->params_nonembd));
     SET("pp_ops_per_token", json_real(r->pp_ops_per_token));
     SET("pp_gops", json_real(r->pp_gops));
@@ -387,6 +417,12 @@ void llm_bench_print(FILE *f, const llm_bench_result *r)
             r->weight_bytes_per_token / 1e6, r->kv_positions);
     fprintf(f, "generation bound   %10.2f tok/s  -> generation at %.1f%% of it\n",
             r->gen_bound_tps, 100 * r->gen_bw_fraction);
+    fprintf(f, "local bound        %10.2f tok/s  -> generation at %.1f%% of it (median)\n",
+            r->gen_local_bound_tps, 100 * r->gen_local_bw_fraction);
+    fputs("  passes around each run:", f);
+    for (int i = 0; i < r->repeats; i++)
+        fprintf(f, " %.2f GB/s -> %.1f%%%s", r->gen_runs_bw[i], 100 * r->gen_runs_fraction[i],
+                i + 1 < r->repeats ? "," : "\n");
     fprintf(f, "ops per token      %10.3f GOP    (2 x %.3f G non-embedding parameters)\n",
             r->pp_ops_per_token / 1e9, r->params_nonembd / 1e9);
     fprintf(f, "prompt rate        %10.1f GOPS\n", r->pp_gops);

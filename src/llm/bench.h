@@ -78,7 +78,8 @@ ccai_code llm_bench_bandwidth(llm_pool *pool, bool quick, llm_bench_limit *out, 
 enum { LLM_BENCH_BW_PASSES = 5 };
 typedef struct llm_bench_bw llm_bench_bw;
 ccai_code llm_bench_bw_open(llm_pool *pool, bool quick, llm_bench_bw **out, ccai_err *err);
-void llm_bench_bw_pass(llm_bench_bw *b);
+/* Returns this pass's rate, GB/s. */
+double llm_bench_bw_pass(llm_bench_bw *b);
 llm_bench_limit llm_bench_bw_close(llm_bench_bw *b);
 
 /* Peak ops/s of the instruction the kernels named `kernels` ("avx512",
@@ -126,6 +127,14 @@ typedef struct llm_bench_result {
     double kv_positions;             /* mean cached positions read per generated token */
     uint64_t weight_bytes_per_token;
     double gen_bound_tps, gen_bw_fraction;
+    /* The bound local to each generation run: the mean of the bandwidth
+     * passes right before and right after it (the best pass of the whole
+     * run can come from another minute, when the host's bandwidth was up
+     * to 2x higher or lower). Per run [repeats], owned: */
+    double *gen_runs_bw;             /* GB/s */
+    double *gen_runs_fraction;       /* gen_runs[i] / (gen_runs_bw[i] / bytes per token) */
+    double gen_local_bound_tps;      /* median of the per-run bounds */
+    double gen_local_bw_fraction;    /* median of gen_runs_fraction */
     uint64_t params_nonembd;
     double pp_ops_per_token, pp_gops;
     llm_bench_limit peak;            /* GOPS */

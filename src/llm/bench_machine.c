@@ -198,12 +198,13 @@ ccai_code llm_bench_bw_open(llm_pool *pool, bool quick, llm_bench_bw **out, ccai
     return CCAI_OK;
 }
 
-void llm_bench_bw_pass(llm_bench_bw *j)
+double llm_bench_bw_pass(llm_bench_bw *j)
 {
     double t0 = now_s();
     llm_pool_run(j->pool, (int64_t)(j->bytes / BW_CHUNK), bw_chunks, j);
     double dt = now_s() - t0;
     j->best = dt < j->best ? dt : j->best;
+    return (double)j->bytes / dt / 1e9;
 }
 
 llm_bench_limit llm_bench_bw_close(llm_bench_bw *j)

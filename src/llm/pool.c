@@ -89,17 +89,30 @@ static void spin_step(int round)
         cpu_relax();
 }
 
-/* Takes chunks from cursor c until its range is used up. */
+/* Takes chunks from cursor c until its range is used up: grain items at a
+ * time while at least two grains are left, then half of what is left (at
+ * least one item), so the last pieces of every range are small and a
+ * thread that is done takes over most of what a slower one has left. With
+ * chunks of a fixed quarter share, the two threads of a 2-core VM ended
+ * 10-12% of a matmul apart (per-core read rates differ by that much, run to
+ * run), which the stealing could not even out: the slower thread had
+ * already taken its last quarter (docs/bench.md). */
 static void take_chunks(llm_pool *p, struct cursor *c, int t)
 {
     int64_t g = p->grain;
     /* Relaxed is enough: the cursor only hands out ranges; what fn writes
      * is published by the pending count, as for a static run. */
+    int64_t begin = atomic_load_explicit(&c->next, memory_order_relaxed);
     for (;;) {
-        int64_t begin = atomic_fetch_add_explicit(&c->next, g, memory_order_relaxed);
-        if (begin >= c->end)
+        int64_t left = c->end - begin;
+        if (left <= 0)
             return;
-        p->fn(p->arg, begin, c->end - begin < g ? c->end : begin + g, t);
+        int64_t take = left >= 2 * g ? g : (left + 1) / 2;
+        if (atomic_compare_exchange_weak_explicit(&c->next, &begin, begin + take,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            p->fn(p->arg, begin, begin + take, t);
+            begin = atomic_load_explicit(&c->next, memory_order_relaxed);
+        }
     }
 }
 

@@ -42,10 +42,11 @@ int llm_pool_size(const llm_pool *p);
 void llm_pool_run(llm_pool *p, int64_t n_items, llm_pool_fn fn, void *arg);
 
 /* Like llm_pool_run, but each thread takes its contiguous share `grain`
- * items at a time and, when done, takes what is left of the other threads'
- * shares the same way (stealing), so a thread that is slowed down (another
- * process on its core) ends up with fewer items instead of holding up the
- * run. fn gets ranges of at most grain items, each item exactly once, on
+ * items at a time (while two grains are left; then half of what is left,
+ * so the last pieces are small) and, when done, takes what is left of the
+ * other threads' shares the same way (stealing), so a thread that is
+ * slowed down (another process on its core, a slower share of the memory
+ * bandwidth) ends up with fewer items instead of holding up the run. fn gets ranges of at most grain items, each item exactly once, on
  * any thread and in any order; with n_items <= grain, a one-thread pool or
  * a NULL pool it runs fn(arg, 0, n_items, 0) on the caller. grain < 1
  * counts as 1. */

@@ -178,6 +178,12 @@ static void assert_positive(double v, const char *what)
         fail_msg("%s: %g is not a positive finite number", what, v);
 }
 
+static void assert_close(double got, double want, const char *what)
+{
+    if (!(fabs(got - want) <= 1e-9 * fabs(want)))
+        fail_msg("%s: %.17g, expected %.17g", what, got, want);
+}
+
 static void test_limits_quick(void **state)
 {
     (void)state;
@@ -207,10 +213,15 @@ static void test_limits_quick(void **state)
     llm_pool *pool = llm_pool_new(2);
     llm_bench_bw *bw;
     assert_int_equal(llm_bench_bw_open(pool, true, &bw, NULL), CCAI_OK);
-    for (int i = 0; i < 3; i++)
-        llm_bench_bw_pass(bw);
+    double fastest = 0;
+    for (int i = 0; i < 3; i++) {
+        double gbs = llm_bench_bw_pass(bw);
+        assert_positive(gbs, "one pass");
+        fastest = gbs > fastest ? gbs : fastest;
+    }
     llm_bench_limit l = llm_bench_bw_close(bw);
     assert_positive(l.value, "bandwidth over passes");
+    assert_close(l.value, fastest, "the best pass is the fastest pass's rate");
     assert_true(l.method && *l.method);
     assert_positive(llm_bench_pool_run_us(pool, true), "pool hand-off");
     assert_true(llm_bench_pool_run_us(NULL, true) == 0);
@@ -244,6 +255,21 @@ static void chunk_fn(void *arg, int64_t begin, int64_t end, int thread)
         atomic_fetch_add(&v->seen[i], 1);
 }
 
+/* The pieces a thread's range of len items is cut into, whoever takes
+ * them: grain items while two grains are left, then half of what is left
+ * (rounded up), so the last pieces are small and a thread that is done
+ * takes over most of a slower one's rest. The cut depends only on what is
+ * left, so the count is exact. */
+static int64_t range_pieces(int64_t len, int64_t grain)
+{
+    int64_t pieces = 0;
+    while (len > 0) {
+        len -= len >= 2 * grain ? grain : (len + 1) / 2;
+        pieces++;
+    }
+    return pieces;
+}
+
 /* Every item exactly once, in ranges of at most grain (or the whole range
  * on the caller when it fits one chunk or the pool has one thread). */
 static void check_chunked(llm_pool *p, int64_t n, int64_t grain)
@@ -265,8 +291,10 @@ static void check_chunked(llm_pool *p, int64_t n, int64_t grain)
     if (n > 0 && (v.n_threads == 1 || n <= v.grain))
         assert_int_equal(atomic_load(&v.calls), 1);
     else if (n > 0) { /* each thread's range is cut into chunks of its own */
-        int64_t calls = atomic_load(&v.calls), least = (n + v.grain - 1) / v.grain;
-        assert_true(calls >= least && calls <= least + v.n_threads - 1);
+        int64_t want = 0;
+        for (int t = 0; t < v.n_threads; t++)
+            want += range_pieces(n * (t + 1) / v.n_threads - n * t / v.n_threads, v.grain);
+        assert_int_equal(atomic_load(&v.calls), want);
     }
     free(v.seen);
 }
@@ -383,10 +411,33 @@ static double num(const json_t *o, const char *key)
     return json_number_value(v);
 }
 
-static void assert_close(double got, double want, const char *what)
+/* The per-run bound: one bandwidth figure and one fraction per generation
+ * run, each the mean of two passes (so never above the best pass), the
+ * fractions consistent with the runs' speeds, their medians reported. */
+static void check_local_bound(const json_t *o, size_t repeats)
 {
-    if (!(fabs(got - want) <= 1e-9 * fabs(want)))
-        fail_msg("%s: %.17g, expected %.17g", what, got, want);
+    const json_t *bw = json_object_get(o, "gen_runs_bandwidth_gbs"),
+                 *fr = json_object_get(o, "gen_runs_bw_fraction"),
+                 *gen = json_object_get(o, "gen_runs_tps");
+    assert_int_equal(json_array_size(bw), repeats);
+    assert_int_equal(json_array_size(fr), repeats);
+    double bytes = num(o, "weight_bytes_per_token"), bounds[16], fracs[16];
+    assert_true(repeats <= 16);
+    for (size_t i = 0; i < repeats; i++) {
+        double b = json_number_value(json_array_get(bw, i));
+        assert_positive(b, "a run's bandwidth");
+        assert_true(b <= num(o, "bandwidth_gbs") * (1 + 1e-12));
+        bounds[i] = b * 1e9 / bytes;
+        fracs[i] = json_number_value(json_array_get(fr, i));
+        assert_close(fracs[i], json_number_value(json_array_get(gen, i)) / bounds[i],
+                     "a run's fraction");
+    }
+    assert_close(num(o, "gen_local_bound_tps"), llm_bench_median(bounds, (int)repeats),
+                 "local bound");
+    assert_close(num(o, "gen_local_bw_fraction"), llm_bench_median(fracs, (int)repeats),
+                 "local fraction");
+    /* A run's bound is at most the best-pass bound: its fraction is at least. */
+    assert_true(num(o, "gen_local_bw_fraction") >= num(o, "gen_bw_fraction") * (1 - 1e-12));
 }
 
 static void test_run_json(void **state)
@@ -453,6 +504,7 @@ static void test_run_json(void **state)
     assert_int_equal(json_array_size(gen), 1);
     assert_close(json_number_value(json_array_get(pp, 0)), num(o, "pp_tps"), "pp median");
     assert_close(json_number_value(json_array_get(gen, 0)), num(o, "gen_tps"), "gen median");
+    check_local_bound(o, 1);
     json_decref(o);
     free(text);
 
@@ -465,6 +517,8 @@ static void test_run_json(void **state)
     assert_non_null(strstr(table, "tiny (qwen2, Q8_0)"));
     assert_non_null(strstr(table, "GB/s"));
     assert_non_null(strstr(table, "GOPS"));
+    assert_non_null(strstr(table, "local bound"));
+    assert_non_null(strstr(table, "passes around each run:"));
     free(table);
     llm_bench_result_free(&r);
 
@@ -484,6 +538,12 @@ static void test_run_json(void **state)
     }
     assert_string_equal(r.name, "model");
     assert_int_equal(r.threads, 1);
+    text = llm_bench_json(&r);
+    o = json_loads(text, 0, &jerr);
+    assert_non_null(o);
+    check_local_bound(o, 3);
+    json_decref(o);
+    free(text);
     llm_bench_result_free(&r);
     free_tiny(&t);
 }
