@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/mem.h"
 #include "llm/model.h"
@@ -32,14 +33,28 @@
  * batch activation (128 x ffn_down's row, 1.4 MB) still fits a 2 MiB L2. */
 enum { MAX_BATCH = 128, DEFAULT_CTX = 4096 };
 
+/* Positions per block of the K cache. Stored as one row of n_ctx positions
+ * per dimension, the rows a short context reads were 16 KiB apart (n_ctx
+ * 4096): 256 rows of a layer on 256 pages, a TLB miss each, for a few
+ * lines of each. In blocks of K_BLOCK positions, the layers' blocks side by
+ * side, a layer's block holds all dimensions in 128 KiB (Qwen2-1.5B), rows
+ * 512 bytes apart, in the huge pages of cache_alloc, which the cache then
+ * fills in order of position; the scores loop runs along a block's row as
+ * it ran along the whole row (docs/bench.md, "Down projection and
+ * attention"). */
+enum { K_BLOCK = 128 };
+
 struct llm_ctx {
     const llm_model *m;
     const llm_kernels *k;
     llm_pool *pool;
     uint32_t n_ctx, pos, n_batch;
-    /* KV cache: K [n_layer][n_head_kv][head_dim][n_ctx] (transposed, so
-     * that attention's scores run along positions), V [n_layer][n_ctx][kv_dim]. */
+    /* KV cache: K [n_ctx / K_BLOCK][n_layer][kv_dim][K_BLOCK] (transposed in
+     * blocks of positions, so that attention's scores run along positions;
+     * n_ctx rounded up to whole blocks), V [n_layer][n_ctx][kv_dim]. */
     float *k_cache, *v_cache;
+    size_t k_block;  /* floats of one block of positions of the K cache (all layers) */
+    size_t k_bytes, v_bytes; /* their mappings (cache_alloc) */
     float *k_new;    /* [B][kv_dim] the batch's keys before they go to the cache */
     /* Per batch token b: row b of each. */
     float *x;        /* [B][n_embd] the residual stream */
@@ -49,7 +64,7 @@ struct llm_ctx {
     float *proj;     /* [B][n_embd] a block's output projection */
     float *gate, *up; /* [B][n_ff] */
     double *rope_cos, *rope_sin; /* [B][n_rot/2] */
-    float *scores;   /* [threads][n_ctx] attention weights */
+    float *scores;   /* [threads][ATTN_MAX_HEADS][n_ctx] attention weights */
     uint8_t *act;    /* [B] quantized activation rows */
     size_t act_cap;  /* bytes of one act row at most */
     float *logits;   /* [n_vocab] */
@@ -297,54 +312,148 @@ static inline float exp_fast(float x)
     return p * scale;
 }
 
-/* Scores s[t] = scale * q.k_t for the n cached positions of one kv head.
- * The K cache is stored transposed, one row of n_ctx positions per
- * dimension (kt: the head's first row, rows `stride` floats apart), so the
- * loops run along positions: s[t] += q[d] k[d][t] needs no horizontal sum
- * per position, which a row-wise dot product would. Four dimensions per
- * pass over s keep the loads of s and the stores to it to a quarter. */
-static inline void attn_scores(float *restrict s, const float *q, float scale,
-                               const float *kt, size_t stride, int D, size_t n)
+/* Attention for H query heads (1 <= H <= ATTN_MAX_HEADS) that share one kv
+ * head, in one pass over its cache: each K and V line read serves all H
+ * heads. A decode token's attention was 3-6% of its time (perf, 136-264
+ * positions), far above its arithmetic: bounded by the K rows' pages (see
+ * K_BLOCK) and by reading the cache from L2 once per query head
+ * (docs/bench.md, "Down projection and attention"). H is a constant at
+ * every call (ATTN_INLINE), so its tests vanish and the loops vectorize
+ * along positions as with one head. Per head the arithmetic is exactly the
+ * one-head form's (the same expressions in the same order), so how heads
+ * are grouped changes no bit. */
+enum { ATTN_MAX_HEADS = 3 };
+
+#if defined(__GNUC__)
+#define ATTN_INLINE inline __attribute__((always_inline))
+#else
+#define ATTN_INLINE inline
+#endif
+
+/* Scores s_h[t] = scale * q_h.k_t for the n cached positions, h < H (q_h:
+ * D floats each, D apart). The K cache is stored transposed in blocks of
+ * K_BLOCK positions: per block one row of K_BLOCK positions per dimension
+ * (kt: the kv head's first row in block 0, rows K_BLOCK floats apart,
+ * blocks `block` floats apart), so the loops run along positions: s[t] +=
+ * q[d] k[d][t] needs no horizontal sum per position, which a row-wise dot
+ * product would. Four dimensions per pass over s keep the loads of s and
+ * the stores to it to a quarter. Each s[t] gets the same operations in the
+ * same order whatever the blocking. */
+static ATTN_INLINE void attn_scores(int H, float *restrict s0, float *restrict s1,
+                                    float *restrict s2, const float *q, float scale,
+                                    const float *kt, size_t block, int D, size_t n)
 {
-    for (size_t t = 0; t < n; t++)
-        s[t] = 0;
-    int d = 0;
-    for (; d + 4 <= D; d += 4) {
-        const float *restrict k0 = kt + (size_t)d * stride, *restrict k1 = k0 + stride,
-                    *restrict k2 = k1 + stride, *restrict k3 = k2 + stride;
-        float q0 = q[d] * scale, q1 = q[d + 1] * scale, q2 = q[d + 2] * scale,
-              q3 = q[d + 3] * scale;
-        for (size_t t = 0; t < n; t++)
-            s[t] += q0 * k0[t] + q1 * k1[t] + q2 * k2[t] + q3 * k3[t];
+    for (size_t t = 0; t < n; t++) {
+        s0[t] = 0;
+        if (H > 1)
+            s1[t] = 0;
+        if (H > 2)
+            s2[t] = 0;
     }
-    for (; d < D; d++) {
-        const float *restrict k0 = kt + (size_t)d * stride;
-        float q0 = q[d] * scale;
-        for (size_t t = 0; t < n; t++)
-            s[t] += q0 * k0[t];
+    const float *q1 = q + D, *q2 = q1 + D;
+    for (size_t t0 = 0; t0 < n; t0 += K_BLOCK, kt += block) {
+        size_t m = n - t0 < K_BLOCK ? n - t0 : K_BLOCK;
+        float *restrict r0 = s0 + t0, *restrict r1 = s1 + t0, *restrict r2 = s2 + t0;
+        int d = 0;
+        for (; d + 4 <= D; d += 4) {
+            const float *restrict k0 = kt + (size_t)d * K_BLOCK, *restrict k1 = k0 + K_BLOCK,
+                        *restrict k2 = k1 + K_BLOCK, *restrict k3 = k2 + K_BLOCK;
+            float a0 = q[d] * scale, a1 = q[d + 1] * scale, a2 = q[d + 2] * scale,
+                  a3 = q[d + 3] * scale;
+            float b0 = 0, b1 = 0, b2 = 0, b3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+            if (H > 1) {
+                b0 = q1[d] * scale, b1 = q1[d + 1] * scale, b2 = q1[d + 2] * scale,
+                b3 = q1[d + 3] * scale;
+            }
+            if (H > 2) {
+                c0 = q2[d] * scale, c1 = q2[d + 1] * scale, c2 = q2[d + 2] * scale,
+                c3 = q2[d + 3] * scale;
+            }
+            for (size_t t = 0; t < m; t++) {
+                r0[t] += a0 * k0[t] + a1 * k1[t] + a2 * k2[t] + a3 * k3[t];
+                if (H > 1)
+                    r1[t] += b0 * k0[t] + b1 * k1[t] + b2 * k2[t] + b3 * k3[t];
+                if (H > 2)
+                    r2[t] += c0 * k0[t] + c1 * k1[t] + c2 * k2[t] + c3 * k3[t];
+            }
+        }
+        for (; d < D; d++) {
+            const float *restrict k0 = kt + (size_t)d * K_BLOCK;
+            float a0 = q[d] * scale, b0 = H > 1 ? q1[d] * scale : 0,
+                  c0 = H > 2 ? q2[d] * scale : 0;
+            for (size_t t = 0; t < m; t++) {
+                r0[t] += a0 * k0[t];
+                if (H > 1)
+                    r1[t] += b0 * k0[t];
+                if (H > 2)
+                    r2[t] += c0 * k0[t];
+            }
+        }
     }
 }
 
-/* out = sum over t < n of w[t] * inv * v_t, V rows `stride` floats apart;
- * four positions per pass over out, for the same reason. */
-static inline void attn_values(float *restrict out, const float *w, float inv, const float *v,
-                               size_t stride, int D, size_t n)
+/* s[t] = e^(s[t] - max s) for t < n; returns 1 / their sum. */
+static ATTN_INLINE float attn_softmax(float *s, size_t n)
 {
-    for (int d = 0; d < D; d++)
-        out[d] = 0;
+    float mx = -INFINITY, sum = 0;
+    for (size_t t = 0; t < n; t++)
+        mx = s[t] > mx ? s[t] : mx;
+    for (size_t t = 0; t < n; t++) {
+        s[t] = exp_fast(s[t] - mx);
+        sum += s[t];
+    }
+    return 1.0f / sum;
+}
+
+/* out_h = sum over t < n of w_h[t] * inv_h * v_t for h < H (out_h D floats
+ * apart), V rows `stride` floats apart; four positions per pass over out,
+ * for the same reason. */
+static ATTN_INLINE void attn_values(int H, float *restrict o0, float *restrict o1,
+                                    float *restrict o2, const float *const w[ATTN_MAX_HEADS],
+                                    const float inv[ATTN_MAX_HEADS], const float *v,
+                                    size_t stride, int D, size_t n)
+{
+    for (int d = 0; d < D; d++) {
+        o0[d] = 0;
+        if (H > 1)
+            o1[d] = 0;
+        if (H > 2)
+            o2[d] = 0;
+    }
     size_t t = 0;
     for (; t + 4 <= n; t += 4) {
         const float *restrict v0 = v + t * stride, *restrict v1 = v0 + stride,
                     *restrict v2 = v1 + stride, *restrict v3 = v2 + stride;
-        float w0 = w[t] * inv, w1 = w[t + 1] * inv, w2 = w[t + 2] * inv, w3 = w[t + 3] * inv;
-        for (int d = 0; d < D; d++)
-            out[d] += w0 * v0[d] + w1 * v1[d] + w2 * v2[d] + w3 * v3[d];
+        float a0 = w[0][t] * inv[0], a1 = w[0][t + 1] * inv[0], a2 = w[0][t + 2] * inv[0],
+              a3 = w[0][t + 3] * inv[0];
+        float b0 = 0, b1 = 0, b2 = 0, b3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        if (H > 1) {
+            b0 = w[1][t] * inv[1], b1 = w[1][t + 1] * inv[1], b2 = w[1][t + 2] * inv[1],
+            b3 = w[1][t + 3] * inv[1];
+        }
+        if (H > 2) {
+            c0 = w[2][t] * inv[2], c1 = w[2][t + 1] * inv[2], c2 = w[2][t + 2] * inv[2],
+            c3 = w[2][t + 3] * inv[2];
+        }
+        for (int d = 0; d < D; d++) {
+            o0[d] += a0 * v0[d] + a1 * v1[d] + a2 * v2[d] + a3 * v3[d];
+            if (H > 1)
+                o1[d] += b0 * v0[d] + b1 * v1[d] + b2 * v2[d] + b3 * v3[d];
+            if (H > 2)
+                o2[d] += c0 * v0[d] + c1 * v1[d] + c2 * v2[d] + c3 * v3[d];
+        }
     }
     for (; t < n; t++) {
         const float *restrict v0 = v + t * stride;
-        float w0 = w[t] * inv;
-        for (int d = 0; d < D; d++)
-            out[d] += w0 * v0[d];
+        float a0 = w[0][t] * inv[0], b0 = H > 1 ? w[1][t] * inv[1] : 0,
+              c0 = H > 2 ? w[2][t] * inv[2] : 0;
+        for (int d = 0; d < D; d++) {
+            o0[d] += a0 * v0[d];
+            if (H > 1)
+                o1[d] += b0 * v0[d];
+            if (H > 2)
+                o2[d] += c0 * v0[d];
+        }
     }
 }
 
@@ -352,43 +461,68 @@ typedef struct attn_job {
     llm_ctx *c;
     const float *kc, *vc; /* this layer's cache */
     int B;
+    int H;                /* query heads per item (attn_heads) */
 } attn_job;
 
-/* One (head, token) pair per item: softmax(q k^T / sqrt(D)) v over the
- * positions 0..p of the token, with its kv head (grouped-query attention).
- * Items run head by head: a chunk of them then holds every token of a few
- * heads, so a causal prompt's cost (token b reads b + 1 positions) spreads
- * evenly over the chunks, and a kv head's cache rows stay hot in the
- * thread's cache. The blocking of both loops depends only on the position,
- * never on the batch, so batching changes no bit. */
-VECTOR_CLONES static void attend(void *arg, int64_t begin, int64_t end, int thread)
+/* Query heads attended together: the most, up to ATTN_MAX_HEADS, that
+ * divides the heads sharing a kv head. */
+static int attn_heads(const llm_hparams *hp)
 {
-    const attn_job *j = arg;
+    int group = (int)(hp->n_head / hp->n_head_kv);
+    for (int H = ATTN_MAX_HEADS; H > 1; H--)
+        if (group % H == 0)
+            return H;
+    return 1;
+}
+
+/* softmax(q k^T / sqrt(D)) v for H query heads h0 .. h0 + H - 1 of token b
+ * over its positions 0..p, with their kv head (grouped-query attention). */
+static ATTN_INLINE void attend_heads(const attn_job *j, int H, int h0, int b, float *s)
+{
     const llm_ctx *c = j->c;
     const llm_hparams *hp = &c->m->hp;
     int D = (int)hp->head_dim, group = (int)(hp->n_head / hp->n_head_kv);
-    size_t Q = llm_q_dim(hp), KV = llm_kv_dim(hp);
-    float scale = 1.0f / sqrtf((float)D), *s = c->scores + (size_t)thread * c->n_ctx;
+    size_t Q = llm_q_dim(hp), KV = llm_kv_dim(hp), N = c->n_ctx;
+    size_t n_pos = c->pos + (size_t)b + 1, kvo = (size_t)(h0 / group) * D;
+    float scale = 1.0f / sqrtf((float)D), *s1 = s + N, *s2 = s1 + N;
+    const float *q = c->q + b * Q + (size_t)h0 * D;
+    attn_scores(H, s, s1, s2, q, scale, j->kc + kvo * K_BLOCK, c->k_block, D, n_pos);
+    const float *w[ATTN_MAX_HEADS] = {s, s1, s2};
+    float inv[ATTN_MAX_HEADS] = {attn_softmax(s, n_pos), 0, 0};
+    if (H > 1)
+        inv[1] = attn_softmax(s1, n_pos);
+    if (H > 2)
+        inv[2] = attn_softmax(s2, n_pos);
+    float *o = c->att + b * Q + (size_t)h0 * D;
+    attn_values(H, o, o + D, o + 2 * D, w, inv, j->vc + kvo, KV, D, n_pos);
+}
+
+/* One (head block, token) pair per item: j->H query heads of one kv head.
+ * Items run block by block: a chunk of them then holds every token of a
+ * few heads, so a causal prompt's cost (token b reads b + 1 positions)
+ * spreads evenly over the chunks, and a kv head's cache rows stay hot in
+ * the thread's cache. The blocking of the loops depends only on the
+ * position, never on the batch or the head block, so neither changes a
+ * bit. */
+VECTOR_CLONES static void attend(void *arg, int64_t begin, int64_t end, int thread)
+{
+    const attn_job *j = arg;
+    float *s = j->c->scores + (size_t)thread * ATTN_MAX_HEADS * j->c->n_ctx;
     for (int64_t item = begin; item < end; item++) {
-        int h = (int)(item / j->B), b = (int)(item % j->B);
-        size_t n_pos = c->pos + (size_t)b + 1, kvo = (size_t)(h / group) * D;
-        attn_scores(s, c->q + b * Q + (size_t)h * D, scale, j->kc + kvo * c->n_ctx, c->n_ctx, D,
-                    n_pos);
-        float mx = -INFINITY, sum = 0;
-        for (size_t t = 0; t < n_pos; t++)
-            mx = s[t] > mx ? s[t] : mx;
-        for (size_t t = 0; t < n_pos; t++) {
-            s[t] = exp_fast(s[t] - mx);
-            sum += s[t];
-        }
-        attn_values(c->att + b * Q + (size_t)h * D, s, 1.0f / sum, j->vc + kvo, KV, D, n_pos);
+        int h0 = (int)(item / j->B) * j->H, b = (int)(item % j->B);
+        if (j->H == 3)
+            attend_heads(j, 3, h0, b, s);
+        else if (j->H == 2)
+            attend_heads(j, 2, h0, b, s);
+        else
+            attend_heads(j, 1, h0, b, s);
     }
 }
 
 static void attention(llm_ctx *c, const float *kc, const float *vc, int B)
 {
-    attn_job j = {c, kc, vc, B};
-    int64_t items = (int64_t)B * c->m->hp.n_head;
+    attn_job j = {c, kc, vc, B, attn_heads(&c->m->hp)};
+    int64_t items = (int64_t)B * (c->m->hp.n_head / j.H);
     llm_pool_run_chunked(c->pool, items, chunk_size(c, items), attend, &j);
 }
 
@@ -408,14 +542,18 @@ VECTOR_CLONES static void swiglu(float *restrict gate, const float *restrict up,
 
 /* ---- The layers ----------------------------------------------------------- */
 
-/* The batch's keys (B rows of kv_dim) into the transposed K cache: dim i of
- * the kv heads side by side, position p, at i * n_ctx + p. */
+/* The batch's keys (B rows of kv_dim) into the transposed K cache (kc:
+ * the layer's part of block 0): dim i of the kv heads side by side,
+ * position p, at block p / K_BLOCK, row i, column p % K_BLOCK. */
 static void store_keys(const llm_ctx *c, float *kc, const float *k, int B)
 {
     size_t KV = llm_kv_dim(&c->m->hp);
-    for (int b = 0; b < B; b++)
+    for (int b = 0; b < B; b++) {
+        size_t p = c->pos + (size_t)b;
+        float *col = kc + (p / K_BLOCK) * c->k_block + p % K_BLOCK;
         for (size_t i = 0; i < KV; i++)
-            kc[i * c->n_ctx + c->pos + (size_t)b] = k[(size_t)b * KV + i];
+            col[i * K_BLOCK] = k[(size_t)b * KV + i];
+    }
 }
 
 static void attention_block(llm_ctx *c, uint32_t il, int B)
@@ -423,8 +561,8 @@ static void attention_block(llm_ctx *c, uint32_t il, int B)
     const llm_hparams *hp = &c->m->hp;
     const llm_layer *L = &c->m->layers[il];
     int E = (int)hp->n_embd, Q = (int)llm_q_dim(hp), KV = (int)llm_kv_dim(hp);
-    size_t layer = (size_t)il * c->n_ctx * KV;
-    float *kc = c->k_cache + layer, *vc = c->v_cache + layer;
+    float *kc = c->k_cache + (size_t)il * KV * K_BLOCK; /* this layer's part of block 0 */
+    float *vc = c->v_cache + (size_t)il * c->n_ctx * KV;
     float *k = c->k_new, *v = vc + (size_t)c->pos * KV; /* v: this batch's rows of the cache */
 
     rmsnorm(c->xn, c->x, L->attn_norm, B, E, hp->rms_eps);
@@ -501,6 +639,35 @@ static size_t max_act_row(const llm_model *m)
     return best;
 }
 
+/* Zeroed memory for the KV cache, mapped lazily; with huge, in 2 MiB pages
+ * where the kernel has them (transparent huge pages, "madvise" mode
+ * included). The K cache takes them: attention reads a few lines from each
+ * of many rows, and in 4 KiB pages a decode token's attention missed the
+ * TLB on most of them (docs/bench.md, "Down projection and attention");
+ * its layout fills the pages in order of position, so what is resident still grows with the
+ * context (a 2 MiB page per 2 MiB of keys). The V cache, one layer's
+ * positions after another, would make 2 MiB of every layer resident at
+ * the first token (+56 MiB for Qwen2-1.5B), so it keeps 4 KiB pages. NULL
+ * when the system refuses the mapping. */
+static float *cache_alloc(size_t bytes, bool huge)
+{
+    bytes += !bytes; /* mmap refuses 0 */
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (huge)
+        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
+#endif
+    return p;
+}
+
+static void cache_free(float *p, size_t bytes)
+{
+    if (p)
+        munmap(p, bytes + !bytes);
+}
+
 static void *floats(size_t n)
 {
     return ccai_xmalloc(n * sizeof(float));
@@ -518,16 +685,20 @@ ccai_code llm_ctx_new(const llm_model *m, uint32_t n_ctx, llm_pool *pool, const 
     size_t KV = llm_kv_dim(hp), cache = (size_t)hp->n_layer * n_ctx * KV;
     if (n_ctx > (1u << 24) || cache / n_ctx / KV != hp->n_layer)
         return ccai_fail(err, CCAI_ERR_ARG, "context of %" PRIu32 " tokens: too large", n_ctx);
-    float *kc = calloc(cache, sizeof(float)), *vc = calloc(cache, sizeof(float));
+    size_t k_block = (size_t)hp->n_layer * KV * K_BLOCK;
+    size_t k_bytes = ((size_t)n_ctx + K_BLOCK - 1) / K_BLOCK * k_block * sizeof(float);
+    size_t v_bytes = cache * sizeof(float);
+    float *kc = cache_alloc(k_bytes, true), *vc = cache_alloc(v_bytes, false);
     if (!kc || !vc) {
-        free(kc);
-        free(vc);
+        cache_free(kc, k_bytes);
+        cache_free(vc, v_bytes);
         return ccai_fail(err, CCAI_ERR_ARG,
                          "cannot allocate a KV cache of %zu MiB for %" PRIu32 " tokens",
                          2 * cache * sizeof(float) >> 20, n_ctx);
     }
     llm_ctx *c = ccai_xcalloc(1, sizeof *c);
-    *c = (llm_ctx){.m = m, .k = k, .pool = pool, .n_ctx = n_ctx, .k_cache = kc, .v_cache = vc};
+    *c = (llm_ctx){.m = m, .k = k, .pool = pool, .n_ctx = n_ctx, .k_cache = kc, .v_cache = vc,
+                   .k_block = k_block, .k_bytes = k_bytes, .v_bytes = v_bytes};
     size_t B = c->n_batch = n_ctx < MAX_BATCH ? n_ctx : MAX_BATCH;
     size_t E = hp->n_embd, Q = llm_q_dim(hp), F = hp->n_ff, half = hp->n_rot / 2;
     c->x = floats(B * E);
@@ -540,7 +711,7 @@ ccai_code llm_ctx_new(const llm_model *m, uint32_t n_ctx, llm_pool *pool, const 
     c->up = floats(B * F);
     c->rope_cos = ccai_xmalloc(B * half * sizeof(double));
     c->rope_sin = ccai_xmalloc(B * half * sizeof(double));
-    c->scores = floats((size_t)llm_pool_size(pool) * n_ctx);
+    c->scores = floats((size_t)llm_pool_size(pool) * ATTN_MAX_HEADS * n_ctx);
     c->act_cap = max_act_row(m);
     c->act = ccai_xmalloc(B * c->act_cap);
     c->logits = floats(hp->n_vocab);
@@ -552,7 +723,9 @@ void llm_ctx_free(llm_ctx *c)
 {
     if (!c)
         return;
-    void *bufs[] = {c->k_new, c->k_cache, c->v_cache, c->x,      c->xn,     c->proj, c->q,   c->att,
+    cache_free(c->k_cache, c->k_bytes);
+    cache_free(c->v_cache, c->v_bytes);
+    void *bufs[] = {c->k_new, c->x,      c->xn,     c->proj, c->q,   c->att,
                     c->gate,    c->up,      c->scores, c->act,    c->logits, c->rope_cos,
                     c->rope_sin};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
