@@ -24,7 +24,7 @@ char *ccai_hex_dup(const uint8_t *in, size_t n)
     return s;
 }
 
-static int hexval(char c)
+int ccai_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -38,7 +38,7 @@ static int hexval(char c)
 static ccai_code hex_decode(const char *s, size_t slen, uint8_t *out, ccai_err *err)
 {
     for (size_t i = 0; i < slen / 2; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = ccai_hex_digit(s[2 * i]), lo = ccai_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return ccai_fail(err, CCAI_ERR_PARSE, "not a hex digit at position %zu",
                              hi < 0 ? 2 * i : 2 * i + 1);

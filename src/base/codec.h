@@ -13,6 +13,8 @@
 void ccai_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Returns a fresh lower-case hex string; the caller frees. */
 char *ccai_hex_dup(const uint8_t *in, size_t n);
+/* The value of one hex digit (either case), or -1. */
+int ccai_hex_digit(char c);
 /* Decodes exactly want bytes from s (which must hold exactly 2*want digits). */
 ccai_code ccai_hex_decode_exact(const char *s, uint8_t *out, size_t want, ccai_err *err);
 /* Decodes any even-length hex string into a fresh buffer; the caller frees *out. */

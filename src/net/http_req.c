@@ -35,6 +35,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "base/codec.h"
 #include "net/http_internal.h"
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -133,17 +134,6 @@ char *ccai_net_error_json(const char *msg)
     return txt ? txt : ccai_xstrdup("{\"error\":\"internal error\"}");
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes n bytes ('+' to space when plus); malformed escapes stay
  * literal. *outlen counts any decoded NUL, so callers can refuse them. */
 static char *pct_decode(const char *s, size_t n, bool plus, size_t *outlen)
@@ -154,8 +144,8 @@ static char *pct_decode(const char *s, size_t n, bool plus, size_t *outlen)
         char c = s[i];
         if (c == '+' && plus) {
             c = ' ';
-        } else if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        } else if (c == '%' && i + 2 < n && ccai_hex_digit(s[i + 1]) >= 0 && ccai_hex_digit(s[i + 2]) >= 0) {
+            c = (char)(ccai_hex_digit(s[i + 1]) * 16 + ccai_hex_digit(s[i + 2]));
             i += 2;
         }
         o[j++] = c;

@@ -615,6 +615,25 @@ fail:
     return false;
 }
 
+bool api_gen_end_early(api_gen *g, const llm_gen_stats *st, const ccai_err *err)
+{
+    if (err) {
+        int status = api_status_for(err);
+        api_answer_error(g, status, err->msg);
+        api_gen_finish(g, g->stream ? 200 : status, st);
+        return true;
+    }
+    if (strcmp(st->done_reason, "cancel") != 0)
+        return false;
+    bool gone = ccai_http_stream_cancelled(g->hs);
+    if (!gone)
+        api_answer_error(g, 503, "the server is shutting down");
+    else
+        ccai_http_stream_end(g->hs); /* nobody listens any more */
+    api_gen_finish(g, gone ? 499 : 503, st);
+    return true;
+}
+
 void api_gen_finish(api_gen *g, int status, const llm_gen_stats *st)
 {
     ccai_access_log(g->srv, "POST", g->path, status, api_mono_ns() - g->t0_ns, g->user_id,

@@ -163,6 +163,12 @@ void api_answer_error(api_gen *g, int status, const char *msg);
  * answered (499: the client left), then frees g. */
 void api_gen_finish(api_gen *g, int status, const llm_gen_stats *st);
 
+/* Worker side, first thing in a done callback: ends g when the generation
+ * failed (err) or was cancelled (the client left: 499; the scheduler
+ * stopped it because the server is going down: 503) and returns true; g is
+ * then freed. False: it completed and the caller answers. */
+bool api_gen_end_early(api_gen *g, const llm_gen_stats *st, const ccai_err *err);
+
 /* The HTTP status for a generation error. */
 int api_status_for(const ccai_err *err);
 

@@ -195,23 +195,8 @@ static void add_stats(json_t *o, const api_gen *g, const llm_gen_stats *st)
 static void ollama_done(ccai_job *job, const llm_gen_stats *st, const ccai_err *err)
 {
     api_gen *g = job->arg;
-    if (err) {
-        int status = api_status_for(err);
-        api_answer_error(g, status, err->msg);
-        api_gen_finish(g, g->stream ? 200 : status, st);
+    if (api_gen_end_early(g, st, err))
         return;
-    }
-    if (!strcmp(st->done_reason, "cancel")) {
-        bool gone = ccai_http_stream_cancelled(g->hs);
-        if (!gone) /* the scheduler stopped it: the server is going down */
-            api_answer_error(g, 503, "the server is shutting down");
-        else if (g->stream)
-            ccai_http_stream_end(g->hs);
-        else
-            ccai_http_stream_end(g->hs); /* nobody listens any more */
-        api_gen_finish(g, gone ? 499 : 503, st);
-        return;
-    }
     if (g->open_think && !g->stream && g->content.len == 0 && g->thinking.len == 0)
         g->open_think = false;
     json_t *o = chunk_head(g);

@@ -78,21 +78,8 @@ static json_t *completion(const api_gen *g, const llm_gen_stats *st)
 static void openai_done(ccai_job *job, const llm_gen_stats *st, const ccai_err *err)
 {
     api_gen *g = job->arg;
-    if (err) {
-        int status = api_status_for(err);
-        api_answer_error(g, status, err->msg);
-        api_gen_finish(g, g->stream ? 200 : status, st);
+    if (api_gen_end_early(g, st, err))
         return;
-    }
-    if (!strcmp(st->done_reason, "cancel")) {
-        bool gone = ccai_http_stream_cancelled(g->hs);
-        if (!gone)
-            api_answer_error(g, 503, "the server is shutting down");
-        else
-            ccai_http_stream_end(g->hs);
-        api_gen_finish(g, gone ? 499 : 503, st);
-        return;
-    }
     if (g->stream) {
         if (api_send_json(g->hs, chunk(g, json_object(), st->done_reason), "data: ", "\n\n") &&
             g->include_usage) {
