@@ -66,21 +66,32 @@ struct llm_ctx {
     double *rope_cos, *rope_sin; /* [B][n_rot/2] */
     float *scores;   /* [threads][ATTN_MAX_HEADS][n_ctx] attention weights */
     uint8_t *act;    /* [B] quantized activation rows */
+    uint8_t *act2;   /* one more row: ffn_up's output, while it reads act */
     size_t act_cap;  /* bytes of one act row at most */
     float *logits;   /* [n_vocab] */
 };
 
 /* ---- The steps ------------------------------------------------------------ */
 
-/* y = x / rms(x) * w for each of the B rows of length n. */
+/* y = x / rms(x) * w for each of the B rows of length n. The sum of
+ * squares runs in eight double lanes (i % 8), added up in a fixed order at
+ * the end: one running sum was a chain of n dependent additions (~1.7 us
+ * per row of 1536, 57 rows per decode token); the lanes vectorize and give
+ * the same result on every machine and thread count. */
 static void rmsnorm(float *y, const float *x, const float *w, int B, int n, float eps)
 {
     for (int b = 0; b < B; b++, x += n, y += n) {
-        double ss = 0;
-        for (int i = 0; i < n; i++)
-            ss += (double)x[i] * x[i];
+        double lane[8] = {0};
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int l = 0; l < 8; l++)
+                lane[l] += (double)x[i + l] * x[i + l];
+        for (; i < n; i++)
+            lane[i % 8] += (double)x[i] * x[i];
+        double ss = ((lane[0] + lane[4]) + (lane[2] + lane[6])) +
+                    ((lane[1] + lane[5]) + (lane[3] + lane[7]));
         float scale = (float)(1.0 / sqrt(ss / n + eps));
-        for (int i = 0; i < n; i++)
+        for (i = 0; i < n; i++)
             y[i] = x[i] * scale * w[i];
     }
 }
@@ -101,6 +112,14 @@ typedef struct mm_out {
  * end of every matmul. More chunks measured slower (16 per thread: ~7%),
  * fewer balance worse (docs/bench.md). */
 enum { ROW_GROUP = 16, MAX_FUSED = 3, CHUNKS_PER_THREAD = 4 };
+
+/* Bytes of its share of the next matrix a worker prefetches when it is
+ * done with a decode matmul (prefetch_share): about what a core reads
+ * while the caller does the serial steps between two matmuls (5-15 us at
+ * 25-30 GB/s), well inside a 2 MiB L2. 128, 256 and 512 KiB all measured
+ * about 3% faster than none when memory was fast, alike within the noise
+ * (docs/bench.md, "Between the matmuls"). */
+enum { PREFETCH_NEXT = 256 << 10 };
 
 /* Items per chunk when n items are dealt to the pool's threads. */
 static int64_t chunk_size(const llm_ctx *c, int64_t n)
@@ -182,41 +201,126 @@ static void quantize_rows(void *arg, int64_t begin, int64_t end, int thread)
         j->k->quantize_act(j->fmt, j->x + b * j->n, j->act + (size_t)b * j->act_stride, j->n);
 }
 
+/* The matrices of the next matmul, for a decode token: when a thread has
+ * done its part of a matmul it prefetches the start of its share of the
+ * next one into its L2 (prefetch_share), so the memory keeps streaming
+ * while the caller does the serial steps between the two (norms, rope,
+ * the hand-off) instead of every thread starting the next matrix from
+ * memory at once. */
+typedef struct mm_next {
+    int n;
+    bool side_by_side; /* the run splits every matrix alike (ffn_up) */
+    const llm_weight *W[MAX_FUSED];
+} mm_next;
+
+
+static void prefetch_rows(const llm_weight *W, int64_t r0, int64_t r1, size_t cap)
+{
+    const uint8_t *p = W->data + (size_t)r0 * W->row_bytes;
+    size_t bytes = (size_t)(r1 - r0) * W->row_bytes;
+    bytes = bytes < cap ? bytes : cap;
+    for (size_t o = 0; o < bytes; o += 64)
+        __builtin_prefetch(p + o, 0, 2);
+}
+
+/* The pool's `then` after a decode matmul (arg: the next one's mm_next):
+ * a worker prefetches the first PREFETCH_NEXT bytes of its own share of
+ * the next matrices (llm_pool_run_chunked's contiguous range of row
+ * groups, or of each matrix's rows side by side) into its L2. The caller
+ * does not: it goes on to the serial steps, and prefetch instructions
+ * stall a core once its miss buffers are full. */
+static void prefetch_share(const void *arg, int thread, int n_threads)
+{
+    const mm_next *nx = arg;
+    size_t budget = PREFETCH_NEXT;
+    if (thread == 0)
+        return;
+    if (nx->side_by_side) {
+        for (int i = 0; i < nx->n; i++)
+            prefetch_rows(nx->W[i], nx->W[i]->rows * thread / n_threads,
+                          nx->W[i]->rows * (thread + 1) / n_threads, budget / (size_t)nx->n);
+        return;
+    }
+    int64_t groups = 0, first = 0;
+    for (int i = 0; i < nx->n; i++)
+        groups += row_groups(nx->W[i]);
+    int64_t g0 = groups * thread / n_threads, g1 = groups * (thread + 1) / n_threads;
+    for (int i = 0; i < nx->n && budget > 0; i++, first += row_groups(nx->W[i - 1])) {
+        int64_t n = row_groups(nx->W[i]);
+        int64_t lo = g0 > first ? g0 : first, hi = g1 < first + n ? g1 : first + n;
+        if (lo >= hi)
+            continue;
+        int64_t r0 = (lo - first) * ROW_GROUP, r1 = (hi - first) * ROW_GROUP;
+        r1 = r1 < nx->W[i]->rows ? r1 : nx->W[i]->rows;
+        size_t bytes = (size_t)(r1 - r0) * nx->W[i]->row_bytes;
+        prefetch_rows(nx->W[i], r0, r1, budget);
+        budget -= bytes < budget ? bytes : budget;
+    }
+}
+
+/* A chunked run of fn over n items, then each thread's prefetch of the
+ * next matmul when there is one (decode only: a prompt's gemm is not
+ * waiting for memory). */
+static void run_then_prefetch(llm_ctx *c, int B, int64_t n, llm_pool_fn fn, void *arg,
+                              const mm_next *next)
+{
+    bool pf = B == 1 && next;
+    llm_pool_run_chunked_then(c->pool, n, chunk_size(c, n), fn, arg, pf ? prefetch_share : NULL,
+                              next, pf ? sizeof *next : 0);
+}
+
+/* x (B rows of n values) into c->act in format fmt; returns the row stride. */
+static size_t quantize(llm_ctx *c, llm_act fmt, const float *x, int64_t n, int B)
+{
+    quantize_job qj = {c->k, fmt, x, n, c->act, llm_act_row_bytes(fmt, n)};
+    if (B > 1)
+        llm_pool_run(c->pool, B, quantize_rows, &qj);
+    else
+        quantize_rows(&qj, 0, 1, 0);
+    return qj.act_stride;
+}
+
+/* out[i].y = out[i].W a for the B activation rows at act (stride bytes
+ * apart), all matrices' rows split across the pool in one run. */
+static void matmul_run(llm_ctx *c, const uint8_t *act, size_t stride, int B, const mm_out *out,
+                       int n_out, const mm_next *next)
+{
+    matmul_job mj = {c->k, act, stride, B, n_out, {{0}}};
+    int64_t groups = 0;
+    for (int i = 0; i < n_out; i++) {
+        mj.out[i] = out[i];
+        groups += row_groups(out[i].W);
+    }
+    run_then_prefetch(c, B, groups, matmul_rows, &mj, next);
+}
+
 /* out[i].y = out[i].W x for matrices that read the same input x (B rows of
  * W->cols values): the input is quantized once and all their rows are split
  * across the pool in one run (q/k/v, gate/up), which saves the pool a
  * hand-off per matrix. Matrices whose types want different activation
- * formats go one at a time. */
-static void matmuls(llm_ctx *c, const float *x, int B, const mm_out *out, int n_out)
+ * formats go one at a time. With one token, next names the matmul that
+ * follows (NULL: none known). */
+static void matmuls(llm_ctx *c, const float *x, int B, const mm_out *out, int n_out,
+                    const mm_next *next)
 {
     llm_act fmt = llm_act_for(out[0].W->type);
     for (int i = 1; i < n_out; i++) {
         if (llm_act_for(out[i].W->type) != fmt) {
             for (int m = 0; m < n_out; m++)
-                matmuls(c, x, B, &out[m], 1);
+                matmuls(c, x, B, &out[m], 1, m == n_out - 1 ? next : NULL);
             return;
         }
     }
-    int64_t cols = out[0].W->cols, groups = 0;
-    quantize_job qj = {c->k, fmt, x, cols, c->act, llm_act_row_bytes(fmt, cols)};
-    if (B > 1)
-        llm_pool_run(c->pool, B, quantize_rows, &qj);
-    else
-        quantize_rows(&qj, 0, 1, 0);
-    matmul_job mj = {c->k, c->act, qj.act_stride, B, n_out, {{0}}};
-    for (int i = 0; i < n_out; i++) {
-        mj.out[i] = out[i];
-        groups += row_groups(out[i].W);
-    }
-    llm_pool_run_chunked(c->pool, groups, chunk_size(c, groups), matmul_rows, &mj);
+    size_t stride = quantize(c, fmt, x, out[0].W->cols, B);
+    matmul_run(c, c->act, stride, B, out, n_out, next);
 }
 
 /* y[b] = W x[b] for the B rows of x (W->cols values each). */
 static void matmul(llm_ctx *c, float *y, size_t y_stride, const llm_weight *W, const float *x,
-                   int B)
+                   int B, const mm_next *next)
 {
     mm_out o = {W, y, y_stride};
-    matmuls(c, x, B, &o, 1);
+    matmuls(c, x, B, &o, 1, next);
 }
 
 static void add_bias(float *y, const float *bias, int B, int n, size_t stride)
@@ -566,7 +670,8 @@ static void attention_block(llm_ctx *c, uint32_t il, int B)
     float *k = c->k_new, *v = vc + (size_t)c->pos * KV; /* v: this batch's rows of the cache */
 
     rmsnorm(c->xn, c->x, L->attn_norm, B, E, hp->rms_eps);
-    matmuls(c, c->xn, B, (mm_out[]){{&L->wq, c->q, Q}, {&L->wk, k, KV}, {&L->wv, v, KV}}, 3);
+    matmuls(c, c->xn, B, (mm_out[]){{&L->wq, c->q, Q}, {&L->wk, k, KV}, {&L->wv, v, KV}}, 3,
+            &(mm_next){1, false, {&L->wo}});
     add_bias(c->q, L->bq, B, Q, Q);
     add_bias(k, L->bk, B, KV, KV);
     add_bias(v, L->bv, B, KV, KV);
@@ -574,8 +679,48 @@ static void attention_block(llm_ctx *c, uint32_t il, int B)
     rope(c, k, B, KV, (int)hp->n_head_kv);
     store_keys(c, kc, k, B);
     attention(c, kc, vc, B);
-    matmul(c, c->proj, E, &L->wo, c->att, B);
+    matmul(c, c->proj, E, &L->wo, c->att, B, &(mm_next){2, true, {&L->w_gate, &L->w_up}});
     residual(c->x, c->proj, (size_t)B * E);
+}
+
+/* Decode's gate/up/swiglu in one run: an item is a block of the down
+ * projection's activation (32 or 256 values; 16 for float activations);
+ * the thread that takes it computes those rows of gate and up, their
+ * swiglu, and quantizes them into that block of act2. The serial swiglu
+ * and quantization between the two runs go away, and so does the
+ * hand-over of the gate and up halves between threads (the fused run of
+ * matmuls gives gate to one thread and up to the other). Bit for bit the
+ * same: every row is the same gemv, swiglu is per value and the
+ * activation blocks are quantized independently. */
+typedef struct ffn_up_job {
+    matmul_job mm; /* act_in, B = 1 */
+    mm_out gate, up;
+    llm_act fmt_out;
+    uint8_t *act_out;
+    int64_t rows_per_item;
+    size_t item_bytes; /* act bytes of one item */
+} ffn_up_job;
+
+static void ffn_up_rows(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const ffn_up_job *j = arg;
+    int64_t r0 = begin * j->rows_per_item, r1 = end * j->rows_per_item;
+    matmul_part(&j->mm, &j->gate, r0, r1);
+    matmul_part(&j->mm, &j->up, r0, r1);
+    swiglu(j->gate.y + r0, j->up.y + r0, 1, (size_t)(r1 - r0));
+    j->mm.k->quantize_act(j->fmt_out, j->gate.y + r0, j->act_out + (size_t)begin * j->item_bytes,
+                          r1 - r0);
+}
+
+/* True when ffn_block can take the fused path for one token. */
+static bool ffn_up_fusable(const llm_layer *L, int64_t F, int64_t *rows_per_item)
+{
+    llm_act in = llm_act_for(L->w_gate.type), out = llm_act_for(L->w_down.type);
+    int64_t r = llm_act_block_size(out);
+    r = r < ROW_GROUP ? ROW_GROUP : r;
+    *rows_per_item = r;
+    return in == llm_act_for(L->w_up.type) && F % r == 0 && L->w_down.cols == F;
 }
 
 static void ffn_block(llm_ctx *c, uint32_t il, int B)
@@ -585,9 +730,28 @@ static void ffn_block(llm_ctx *c, uint32_t il, int B)
     int E = (int)hp->n_embd, F = (int)hp->n_ff;
 
     rmsnorm(c->xn, c->x, L->ffn_norm, B, E, hp->rms_eps);
-    matmuls(c, c->xn, B, (mm_out[]){{&L->w_gate, c->gate, F}, {&L->w_up, c->up, F}}, 2);
-    swiglu(c->gate, c->up, B, (size_t)F);
-    matmul(c, c->proj, E, &L->w_down, c->gate, B);
+    mm_next after;
+    if (il + 1 < hp->n_layer)
+        after = (mm_next){3, false, {&c->m->layers[il + 1].wq, &c->m->layers[il + 1].wk,
+                              &c->m->layers[il + 1].wv}};
+    else
+        after = (mm_next){1, false, {&c->m->output}};
+    int64_t rpi;
+    if (B == 1 && ffn_up_fusable(L, F, &rpi)) {
+        llm_act fmt_in = llm_act_for(L->w_gate.type), fmt_out = llm_act_for(L->w_down.type);
+        size_t stride = quantize(c, fmt_in, c->xn, E, 1);
+        ffn_up_job j = {{c->k, c->act, stride, 1, 0, {{0}}}, {&L->w_gate, c->gate, (size_t)F},
+                        {&L->w_up, c->up, (size_t)F}, fmt_out, c->act2, rpi,
+                        llm_act_row_bytes(fmt_out, rpi)};
+        run_then_prefetch(c, 1, F / rpi, ffn_up_rows, &j, &(mm_next){1, false, {&L->w_down}});
+        matmul_run(c, c->act2, llm_act_row_bytes(fmt_out, F), 1,
+                   &(mm_out){&L->w_down, c->proj, (size_t)E}, 1, &after);
+    } else {
+        matmuls(c, c->xn, B, (mm_out[]){{&L->w_gate, c->gate, F}, {&L->w_up, c->up, F}}, 2,
+                &(mm_next){1, false, {&L->w_down}});
+        swiglu(c->gate, c->up, B, (size_t)F);
+        matmul(c, c->proj, E, &L->w_down, c->gate, B, &after);
+    }
     residual(c->x, c->proj, (size_t)B * E);
 }
 
@@ -613,7 +777,9 @@ static void forward_batch(llm_ctx *c, const int32_t *tokens, int B, bool want_lo
     if (want_logits) {
         const float *last = c->x + (size_t)(B - 1) * hp->n_embd;
         rmsnorm(c->xn, last, c->m->output_norm, 1, (int)hp->n_embd, hp->rms_eps);
-        matmul(c, c->logits, hp->n_vocab, &c->m->output, c->xn, 1);
+        const llm_layer *L0 = &c->m->layers[0];
+        matmul(c, c->logits, hp->n_vocab, &c->m->output, c->xn, 1,
+               &(mm_next){3, false, {&L0->wq, &L0->wk, &L0->wv}});
     }
 }
 
@@ -714,6 +880,7 @@ ccai_code llm_ctx_new(const llm_model *m, uint32_t n_ctx, llm_pool *pool, const 
     c->scores = floats((size_t)llm_pool_size(pool) * ATTN_MAX_HEADS * n_ctx);
     c->act_cap = max_act_row(m);
     c->act = ccai_xmalloc(B * c->act_cap);
+    c->act2 = ccai_xmalloc(c->act_cap);
     c->logits = floats(hp->n_vocab);
     *out = c;
     return CCAI_OK;
@@ -727,7 +894,7 @@ void llm_ctx_free(llm_ctx *c)
     cache_free(c->v_cache, c->v_bytes);
     void *bufs[] = {c->k_new, c->x,      c->xn,     c->proj, c->q,   c->att,
                     c->gate,    c->up,      c->scores, c->act,    c->logits, c->rope_cos,
-                    c->rope_sin};
+                    c->rope_sin, c->act2};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     free(c);

@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/mem.h"
@@ -67,6 +68,9 @@ struct llm_pool {
     int64_t n_items;
     int64_t grain;             /* 0: one contiguous chunk per thread */
     struct cursor *cursors;    /* chunked runs: one per thread */
+    llm_pool_then_fn then;     /* NULL: nothing after the run */
+    size_t then_size;
+    _Alignas(64) unsigned char then_arg[LLM_POOL_THEN_MAX];
     atomic_uint_fast64_t runs; /* runs handed to the workers */
 };
 
@@ -158,11 +162,19 @@ static void *worker_main(void *v)
         if (atomic_load(&p->stop))
             return NULL;
         run_chunk(p, w->index);
+        /* The job's fields are the caller's again once pending drops. */
+        llm_pool_then_fn then = p->then;
+        _Alignas(64) unsigned char then_arg[LLM_POOL_THEN_MAX];
+        if (then)
+            memcpy(then_arg, p->then_arg, p->then_size);
+        int nt = p->n_threads;
         if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_sleeping)) {
             pthread_mutex_lock(&p->lock);
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->lock);
         }
+        if (then)
+            then(then_arg, w->index, nt);
     }
 }
 
@@ -263,9 +275,14 @@ int llm_pool_size(const llm_pool *p)
 }
 
 /* One run: grain 0 splits statically, else hands out chunks of grain. */
-static void run(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn, void *arg)
+static void run(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn, void *arg,
+                llm_pool_then_fn then, const void *then_arg, size_t then_size)
 {
     pthread_mutex_lock(&p->run_lock);
+    p->then = then;
+    p->then_size = then_size;
+    if (then)
+        memcpy(p->then_arg, then_arg, then_size);
     p->fn = fn;
     p->arg = arg;
     p->n_items = n_items;
@@ -280,6 +297,8 @@ static void run(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn, voi
     publish(p, false);
     run_chunk(p, 0);
     wait_for_workers(p);
+    if (then)
+        then(then_arg, 0, p->n_threads);
     pthread_mutex_unlock(&p->run_lock);
 }
 
@@ -290,19 +309,30 @@ void llm_pool_run(llm_pool *p, int64_t n_items, llm_pool_fn fn, void *arg)
     if (!p || p->n_threads == 1 || n_items == 1)
         fn(arg, 0, n_items, 0);
     else
-        run(p, n_items, 0, fn, arg);
+        run(p, n_items, 0, fn, arg, NULL, NULL, 0);
+}
+
+void llm_pool_run_chunked_then(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn,
+                               void *arg, llm_pool_then_fn then, const void *then_arg,
+                               size_t then_size)
+{
+    if (then_size > LLM_POOL_THEN_MAX)
+        abort(); /* a programming error: the blob is copied into the pool */
+    grain = grain < 1 ? 1 : grain;
+    if (n_items > 0 && p && p->n_threads > 1 && n_items > grain) {
+        run(p, n_items, grain, fn, arg, then, then_arg, then_size);
+        return;
+    }
+    if (n_items > 0)
+        fn(arg, 0, n_items, 0);
+    if (then)
+        then(then_arg, 0, llm_pool_size(p));
 }
 
 void llm_pool_run_chunked(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn,
                           void *arg)
 {
-    if (n_items <= 0)
-        return;
-    grain = grain < 1 ? 1 : grain;
-    if (!p || p->n_threads == 1 || n_items <= grain)
-        fn(arg, 0, n_items, 0);
-    else
-        run(p, n_items, grain, fn, arg);
+    llm_pool_run_chunked_then(p, n_items, grain, fn, arg, NULL, NULL, 0);
 }
 
 uint64_t llm_pool_runs(const llm_pool *p)

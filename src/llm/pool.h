@@ -15,6 +15,7 @@
 #ifndef CCAI_LLM_POOL_H
 #define CCAI_LLM_POOL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct llm_pool llm_pool;
@@ -52,6 +53,23 @@ void llm_pool_run(llm_pool *p, int64_t n_items, llm_pool_fn fn, void *arg);
  * counts as 1. */
 void llm_pool_run_chunked(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn,
                           void *arg);
+
+/* What a thread does once it has no work left in a chunked run: called by
+ * each thread after its last item, on a copy of the `size` bytes at arg
+ * (at most LLM_POOL_THEN_MAX) that stays valid however soon the caller
+ * starts the next run. A worker calls it after reporting itself done, so
+ * it delays nobody: it is meant for getting ready for the next run (the
+ * forward pass prefetches its share of the next matrix into the cache
+ * while the caller does the serial work between two matrices). The caller
+ * calls it last, before llm_pool_run_chunked_then returns. */
+typedef void (*llm_pool_then_fn)(const void *arg, int thread, int n_threads);
+enum { LLM_POOL_THEN_MAX = 256 };
+
+/* llm_pool_run_chunked, then `then` on every thread that took part (only
+ * the caller when the run is not shared out). then may be NULL. */
+void llm_pool_run_chunked_then(llm_pool *p, int64_t n_items, int64_t grain, llm_pool_fn fn,
+                               void *arg, llm_pool_then_fn then, const void *then_arg,
+                               size_t then_size);
 
 /* Runs handed to the workers so far (runs done inline on the caller are not
  * counted: they cost nothing); 0 for NULL. For measuring the hand-off cost

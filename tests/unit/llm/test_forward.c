@@ -647,12 +647,15 @@ static void test_weight_types(void **state)
 /* ---- Batching, threads, kernels ------------------------------------------ */
 
 /* The logits of the last token must not depend on how the tokens were
- * batched or on the number of threads: bit for bit. */
-static void test_batch_and_threads(void **state)
+ * batched or on the number of threads: bit for bit. One token at a time
+ * takes the decode paths (gemv, gate/up/swiglu in one run, a block of the
+ * down projection's activation per item: 32 values for the 32-blocks,
+ * 256 for the K types, so n_ff 768 gives a K-type model three items),
+ * batches the prompt paths (gemm, the serial swiglu). */
+static void batch_and_threads(uint32_t wtype, uint32_t n_ff, uint64_t seed)
 {
-    (void)state;
     gen_cfg g = BASE;
-    g.arch = "qwen2", g.n_head_kv = 1, g.wtype = GGML_TYPE_Q8_0, g.seed = 21;
+    g.arch = "qwen2", g.n_head_kv = 1, g.wtype = wtype, g.n_ff = n_ff, g.seed = seed;
     loaded L = load(&g);
     enum { N = 80 }; /* more than one batch of 64 */
     int32_t toks[N];
@@ -688,6 +691,14 @@ static void test_batch_and_threads(void **state)
     }
     free(one);
     unload(&L);
+}
+
+static void test_batch_and_threads(void **state)
+{
+    (void)state;
+    batch_and_threads(GGML_TYPE_Q8_0, 256, 21);
+    batch_and_threads(GGML_TYPE_Q4_0, 512, 22);
+    batch_and_threads(GGML_TYPE_Q4_K, 768, 23);
 }
 
 /* Every kernel back end this CPU runs gives the scalar reference's logits

@@ -1,7 +1,9 @@
 /* Tests for src/llm/pool.c: every item of [0, n) is visited exactly once, in
  * the contiguous chunk the contract names, for many sizes and thread counts;
  * runs repeat on the same workers, after the workers fell asleep, from two
- * calling threads at once, and with fewer items than threads. */
+ * calling threads at once, and with fewer items than threads; a chunked
+ * run's `then` is called once per thread that took part, on its own copy
+ * of the blob. */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -159,6 +161,83 @@ static void test_two_callers(void **state)
     llm_pool_free(p);
 }
 
+/* llm_pool_run_chunked_then: every thread that took part calls `then`
+ * once, after the run's items are all done by it, on a copy of the blob
+ * (the caller overwrites its own blob as soon as the call returns, as the
+ * forward pass's stack does); a run that is not shared out calls it once
+ * on the caller. */
+typedef struct then_blob {
+    atomic_int *calls; /* per thread */
+    atomic_int *bad;
+    atomic_llong *items_done;
+    int64_t n;
+    char tag[40];
+} then_blob;
+
+static void count_items(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    atomic_fetch_add((atomic_llong *)arg, end - begin);
+}
+
+static void then_fn(const void *arg, int thread, int n_threads)
+{
+    const then_blob *b = arg;
+    if (thread < 0 || thread >= n_threads || strcmp(b->tag, "run blob") != 0)
+        atomic_fetch_add(b->bad, 1);
+    /* This thread took no more items once it got here; the caller's call
+     * comes after all of them. */
+    if (thread == 0 && atomic_load(b->items_done) != b->n)
+        atomic_fetch_add(b->bad, 1);
+    atomic_fetch_add(&b->calls[thread], 1);
+}
+
+static void test_then(void **state)
+{
+    (void)state;
+    for (int T = 1; T <= 4; T++) {
+        llm_pool *p = llm_pool_new(T);
+        atomic_int calls[4], bad = 0;
+        for (int rep = 0; rep < 200; rep++) {
+            int64_t n = rep % 2 ? 1 + rep % 7 : 100 + rep; /* some runs not shared out */
+            atomic_llong done = 0;
+            for (int t = 0; t < 4; t++)
+                atomic_init(&calls[t], 0);
+            then_blob b = {calls, &bad, &done, n, "run blob"};
+            llm_pool_run_chunked_then(p, n, 8, count_items, &done, then_fn, &b, sizeof b);
+            memset(&b, 0, sizeof b); /* the workers use their copies */
+            strcpy(b.tag, "overwritten");
+            /* Workers may still be in then_fn: wait for their calls. */
+            bool shared = T > 1 && n > 8;
+            for (int spin = 0; spin < 100000; spin++) {
+                int sum = 0;
+                for (int t = 0; t < T; t++)
+                    sum += atomic_load(&calls[t]);
+                if (sum == (shared ? T : 1))
+                    break;
+                usleep(10);
+            }
+            assert_int_equal(atomic_load(&done), n);
+            assert_int_equal(atomic_load(&calls[0]), 1);
+            for (int t = 1; t < T; t++)
+                assert_int_equal(atomic_load(&calls[t]), shared ? 1 : 0);
+        }
+        assert_int_equal(atomic_load(&bad), 0);
+        /* A NULL then and a NULL pool. */
+        atomic_llong done = 0;
+        llm_pool_run_chunked_then(p, 50, 4, count_items, &done, NULL, NULL, 0);
+        assert_int_equal(atomic_load(&done), 50);
+        llm_pool_free(p);
+    }
+    atomic_int calls[4] = {0}, bad = 0;
+    atomic_llong done = 0;
+    then_blob b = {calls, &bad, &done, 9, "run blob"};
+    llm_pool_run_chunked_then(NULL, 9, 2, count_items, &done, then_fn, &b, sizeof b);
+    assert_int_equal(atomic_load(&done), 9);
+    assert_int_equal(atomic_load(&calls[0]), 1);
+    assert_int_equal(atomic_load(&bad), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_runs_after_sleep),
         cmocka_unit_test(test_null_and_default),
         cmocka_unit_test(test_two_callers),
+        cmocka_unit_test(test_then),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
