@@ -8,7 +8,8 @@
  *   once per token, llm-facts §6) and the peak rate of the dot-product
  *   instruction the kernels use (prefill is compute bound).
  * Dividing one by the other gives fractions that mean the same on any
- * machine: gen_bw_fraction = gen_tps / (bandwidth / bytes per token),
+ * machine: gen_bw_fraction = a generation run's tokens/s / (the bandwidth
+ * measured around that run / bytes per token), the median over the runs;
  * pp_peak_fraction = (pp_tps x 2 x non-embedding parameters) / peak.
  *
  * The pure parts (bytes per token, parameter counts, the weight-type name)
@@ -75,7 +76,7 @@ ccai_code llm_bench_bandwidth(llm_pool *pool, bool quick, llm_bench_limit *out, 
  * llm_bench_run passes between its generation runs, so that the bound and
  * the speed come from the same stretch of time (the host's bandwidth can
  * change by half from one minute to the next on a shared machine). */
-enum { LLM_BENCH_BW_PASSES = 5 };
+enum { LLM_BENCH_BW_PASSES = 5, LLM_BENCH_BW_SAMPLE = 2 };
 typedef struct llm_bench_bw llm_bench_bw;
 ccai_code llm_bench_bw_open(llm_pool *pool, bool quick, llm_bench_bw **out, ccai_err *err);
 /* Returns this pass's rate, GB/s. */
@@ -126,15 +127,18 @@ typedef struct llm_bench_result {
     llm_bench_limit bandwidth;       /* GB/s */
     double kv_positions;             /* mean cached positions read per generated token */
     uint64_t weight_bytes_per_token;
-    double gen_bound_tps, gen_bw_fraction;
-    /* The bound local to each generation run: the mean of the bandwidth
-     * passes right before and right after it (the best pass of the whole
-     * run can come from another minute, when the host's bandwidth was up
-     * to 2x higher or lower). Per run [repeats], owned: */
+    /* The bound of each generation run: the bandwidth sampled right before
+     * and right after it (LLM_BENCH_BW_SAMPLE passes each time, the best
+     * of them), the faster of the two samples: the best pass of the whole
+     * bench can come from another minute, when this VM's bandwidth was up
+     * to 2x higher or lower (docs/bench.md, "Two bounds"). Per run
+     * [repeats], owned: */
     double *gen_runs_bw;             /* GB/s */
     double *gen_runs_fraction;       /* gen_runs[i] / (gen_runs_bw[i] / bytes per token) */
-    double gen_local_bound_tps;      /* median of the per-run bounds */
-    double gen_local_bw_fraction;    /* median of gen_runs_fraction */
+    double gen_bound_tps;            /* median of the per-run bounds */
+    double gen_bw_fraction;          /* median of gen_runs_fraction */
+    /* Against the best pass of the whole bench (bandwidth): never higher. */
+    double gen_best_bound_tps, gen_best_bw_fraction;
     uint64_t params_nonembd;
     double pp_ops_per_token, pp_gops;
     llm_bench_limit peak;            /* GOPS */
