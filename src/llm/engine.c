@@ -174,10 +174,21 @@ ccai_code llm_generate(llm_session *s, const int32_t *prompt, size_t n_prompt,
     s->n_tokens = keep;
     uint64_t t0 = now_ns();
     const float *logits = NULL;
-    ccai_code rc = session_eval(s, prompt + keep, n_prompt - keep, &logits, err);
+    ccai_code rc = CCAI_OK;
+    for (size_t at = keep; at < n_prompt && !rc;) {
+        if (p->keep_going && !p->keep_going(arg)) {
+            /* What was evaluated stays cached for a retry of this prompt. */
+            st->prompt_ns = now_ns() - t0;
+            st->done_reason = "cancel";
+            return CCAI_OK;
+        }
+        size_t n = n_prompt - at < LLM_PROMPT_PIECE ? n_prompt - at : LLM_PROMPT_PIECE;
+        rc = session_eval(s, prompt + at, n, &logits, err);
+        at += n;
+        st->n_prompt_eval += n;
+    }
     if (rc)
         return rc;
-    st->n_prompt_eval = n_prompt - keep;
     st->prompt_ns = now_ns() - t0;
 
     llm_engine *e = s->e;
@@ -213,6 +224,11 @@ ccai_code llm_generate(llm_session *s, const int32_t *prompt, size_t n_prompt,
         }
         if (s->n_tokens + 1 >= s->cap)
             break; /* context full: "length" */
+        if (p->keep_going && !p->keep_going(arg)) {
+            tp.cancelled = true;
+            st->done_reason = "cancel";
+            break;
+        }
         if ((rc = session_eval(s, &id, 1, &logits, err)))
             break;
     }

@@ -61,7 +61,16 @@ typedef struct llm_gen_params {
     size_t n_stop;
     bool split_think;              /* report <think>..</think> apart */
     bool starts_in_thinking;       /* the prompt ended with "<think>\n" */
+    /* Asked, with emit's arg, before each piece of the prompt
+     * (LLM_PROMPT_PIECE tokens: a long prompt takes seconds) and before
+     * each generated token: false stops there, done_reason "cancel" (emit
+     * only hears of text, and a token may carry none yet). NULL: never. */
+    bool (*keep_going)(void *arg);
 } llm_gen_params;
+
+/* Prompt tokens evaluated between two keep_going questions: one batch of
+ * the forward pass, so the pieces cost nothing in speed. */
+enum { LLM_PROMPT_PIECE = 128 };
 
 typedef struct llm_gen_stats {
     size_t n_prompt;               /* prompt tokens given */

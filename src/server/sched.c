@@ -91,7 +91,10 @@ static bool client_gone(const ccai_job *job)
     return job->stream && ccai_http_stream_cancelled(job->stream);
 }
 
-static bool run_emit(void *arg, const char *text, size_t n, bool thinking)
+/* The engine asks between prompt pieces and tokens: a client that left,
+ * a server stopping or the request's time limit ends the job there, also
+ * in the middle of a long prompt. */
+static bool run_keep_going(void *arg)
 {
     run_ctx *rc = arg;
     if (atomic_load(&rc->q->stopping) || client_gone(rc->job))
@@ -100,7 +103,13 @@ static bool run_emit(void *arg, const char *text, size_t n, bool thinking)
         rc->timed_out = true;
         return false;
     }
-    return rc->job->emit(rc->job->arg, text, n, thinking);
+    return true;
+}
+
+static bool run_emit(void *arg, const char *text, size_t n, bool thinking)
+{
+    run_ctx *rc = arg;
+    return run_keep_going(rc) && rc->job->emit(rc->job->arg, text, n, thinking);
 }
 
 /* The worker's session for engine e, made on first use. The cached prefix
@@ -161,6 +170,7 @@ static void run_job(sched_worker *w, ccai_job *job)
     llm_gen_params p = job->params;
     p.stop = (const char *const *)job->stop;
     p.n_stop = job->n_stop;
+    p.keep_going = run_keep_going;
     int limit = q->srv->cfg->request_timeout_s;
     run_ctx ctx = {.q = q, .job = job};
     if (limit > 0)
