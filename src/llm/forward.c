@@ -63,7 +63,7 @@ struct llm_ctx {
     float *att;      /* [B][q_dim] attention output, heads side by side */
     float *proj;     /* [B][n_embd] a block's output projection */
     float *gate, *up; /* [B][n_ff] */
-    double *rope_cos, *rope_sin; /* [B][n_rot/2] */
+    float *rope_cos, *rope_sin; /* [B][n_rot/2], computed in double */
     float *scores;   /* [threads][ATTN_MAX_HEADS][n_ctx] attention weights */
     uint8_t *act;    /* [B] quantized activation rows */
     uint8_t *act2;   /* one more row: ffn_up's output, while it reads act */
@@ -340,8 +340,8 @@ static void rope_angles(llm_ctx *c, int B)
         double p = (double)(c->pos + (uint32_t)b);
         for (int i = 0; i < half; i++) {
             double a = p * c->m->rope_inv_freq[i];
-            c->rope_cos[b * half + i] = cos(a);
-            c->rope_sin[b * half + i] = sin(a);
+            c->rope_cos[b * half + i] = (float)cos(a);
+            c->rope_sin[b * half + i] = (float)sin(a);
         }
     }
 }
@@ -355,14 +355,22 @@ static void rope(const llm_ctx *c, float *v, int B, size_t stride, int n_heads)
     int half = (int)hp->n_rot / 2, D = (int)hp->head_dim;
     bool neox = hp->arch == LLM_ARCH_QWEN2;
     for (int b = 0; b < B; b++) {
-        const double *cs = c->rope_cos + b * half, *sn = c->rope_sin + b * half;
+        const float *restrict cs = c->rope_cos + b * half, *restrict sn = c->rope_sin + b * half;
         for (int h = 0; h < n_heads; h++) {
             float *x = v + (size_t)b * stride + (size_t)h * D;
-            for (int i = 0; i < half; i++) {
-                int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
-                float x0 = x[i0], x1 = x[i1], co = (float)cs[i], si = (float)sn[i];
-                x[i0] = x0 * co - x1 * si;
-                x[i1] = x0 * si + x1 * co;
+            if (neox) { /* two separate halves: plain vector loads */
+                float *restrict lo = x, *restrict hi = x + half;
+                for (int i = 0; i < half; i++) {
+                    float x0 = lo[i], x1 = hi[i];
+                    lo[i] = x0 * cs[i] - x1 * sn[i];
+                    hi[i] = x0 * sn[i] + x1 * cs[i];
+                }
+            } else {
+                for (int i = 0; i < half; i++) {
+                    float x0 = x[2 * i], x1 = x[2 * i + 1];
+                    x[2 * i] = x0 * cs[i] - x1 * sn[i];
+                    x[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
+                }
             }
         }
     }
@@ -875,8 +883,8 @@ ccai_code llm_ctx_new(const llm_model *m, uint32_t n_ctx, llm_pool *pool, const 
     c->att = floats(B * Q);
     c->gate = floats(B * F);
     c->up = floats(B * F);
-    c->rope_cos = ccai_xmalloc(B * half * sizeof(double));
-    c->rope_sin = ccai_xmalloc(B * half * sizeof(double));
+    c->rope_cos = floats(B * half);
+    c->rope_sin = floats(B * half);
     c->scores = floats((size_t)llm_pool_size(pool) * ATTN_MAX_HEADS * n_ctx);
     c->act_cap = max_act_row(m);
     c->act = ccai_xmalloc(B * c->act_cap);
