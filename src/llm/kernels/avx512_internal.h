@@ -7,8 +7,9 @@
  *   Q5_K, Q6_K): the integer kernels, written once and compiled twice, by
  *   avx512_vnni.c (vpdpbusd/vpdpwssd) and avx512_novnni.c (vpmaddubsw and
  *   vpmaddwd), so the back end also runs on AVX-512 CPUs without VNNI;
- * - avx512_gemv.inc: gemv, the decode form (four Q4_0 rows at a time,
- *   the other types one vec_dot per row), in the same template.
+ * - avx512_gemv.inc, avx512_gemvk.inc: gemv, the decode form (four rows
+ *   at a time for Q4_0, Q4_K and Q6_K, the other types one vec_dot per
+ *   row), in the same template.
  *
  * Both variants compute the same exact integer block sums and then the same
  * float operations in the same order, so they give bit-identical results; and

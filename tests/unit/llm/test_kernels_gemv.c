@@ -12,6 +12,8 @@
  *   fifth and sixth bit, scale and min byte) with random finite scales;
  * - the longest rows gemv prepares on its stack (32768 values) and one
  *   block longer (the vec_dot fallback);
+ * - activations at full scale (every byte +-127: the largest pair and
+ *   block sums the integer steps see) against random codes;
  * - out[rows..] is never written.
  * On a CPU without a SIMD back end that has gemv the tests skip. */
 #include "testutil.h"
@@ -121,9 +123,10 @@ static void sane_scales(uint32_t type, uint8_t *row, int64_t n, uint64_t *s)
 /* rows x n through gemv (row stride padded by 2 bytes, rows 2 mod 4
  * aligned; F32 4-byte aligned) against vec_dot, bit for bit, and out's
  * padding untouched. random_codes: random bytes with sane scales instead
- * of quantized data. */
-static void check_gemv(const llm_kernels *k, const char *name, uint32_t type, int64_t n,
-                       int64_t rows, bool random_codes, uint64_t seed)
+ * of quantized data. act_sign 0: normal activations; +1 / -1: every value
+ * the same (+-1.5), so every quantized byte is +-127. */
+static void check_gemv_act(const llm_kernels *k, const char *name, uint32_t type, int64_t n,
+                           int64_t rows, bool random_codes, int act_sign, uint64_t seed)
 {
     uint64_t s = seed;
     llm_act act = llm_act_for(type);
@@ -148,7 +151,7 @@ static void check_gemv(const llm_kernels *k, const char *name, uint32_t type, in
         llm_quantize_row(type, x, row, n);
     }
     for (int64_t i = 0; i < n; i++)
-        x[i] = normal(&s, 0.0, 1.5);
+        x[i] = act_sign ? 1.5f * (float)act_sign : normal(&s, 0.0, 1.5);
     k->quantize_act(act, x, a, n);
     float *out = malloc(((size_t)rows + 3) * sizeof *out);
     assert_non_null(out);
@@ -173,6 +176,12 @@ static void check_gemv(const llm_kernels *k, const char *name, uint32_t type, in
     free(x);
     free(a);
     free(wbuf);
+}
+
+static void check_gemv(const llm_kernels *k, const char *name, uint32_t type, int64_t n,
+                       int64_t rows, bool random_codes, uint64_t seed)
+{
+    check_gemv_act(k, name, type, n, rows, random_codes, 0, seed);
 }
 
 /* Every remainder of the four-row groups and of the four-block steps. */
@@ -212,6 +221,24 @@ static void test_gemv_long_rows(void **state)
                     check_gemv(t.k[ki], t.name[ki], TYPES[ti], n, 6, rc != 0,
                                77 + 100 * ti + 10 * ni + (uint64_t)rc);
                 }
+}
+
+/* Full-scale activations of either sign against random codes (the largest
+ * integer sums), and more rows than one group at the 1.5B row lengths. */
+static void test_gemv_extreme(void **state)
+{
+    (void)state;
+    tables t = get_tables();
+    for (int ki = 0; ki < t.n; ki++)
+        for (size_t ti = 0; ti < N_TYPES; ti++) {
+            if (is_float_type(TYPES[ti]))
+                continue;
+            for (int sign = -1; sign <= 1; sign += 2)
+                check_gemv_act(t.k[ki], t.name[ki], TYPES[ti], 256 * 9, 7, true, sign,
+                               500 + 10 * ti + (uint64_t)(sign + 1));
+            check_gemv(t.k[ki], t.name[ki], TYPES[ti], 1536, 37, false, 900 + ti);
+            check_gemv(t.k[ki], t.name[ki], TYPES[ti], 8960, 13, true, 950 + ti);
+        }
 }
 
 /* Bit identity across the avx512 variants, through gemv as through vec_dot. */
@@ -256,6 +283,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemv_shapes),
         cmocka_unit_test(test_gemv_long_rows),
+        cmocka_unit_test(test_gemv_extreme),
         cmocka_unit_test(test_gemv_variants_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
