@@ -213,14 +213,16 @@ typedef struct mm_next {
     const llm_weight *W[MAX_FUSED];
 } mm_next;
 
-
-static void prefetch_rows(const llm_weight *W, int64_t r0, int64_t r1, size_t cap)
+/* Prefetches rows [r0, r1) of W into L2, at most cap bytes; returns how
+ * many bytes that was. */
+static size_t prefetch_rows(const llm_weight *W, int64_t r0, int64_t r1, size_t cap)
 {
     const uint8_t *p = W->data + (size_t)r0 * W->row_bytes;
     size_t bytes = (size_t)(r1 - r0) * W->row_bytes;
     bytes = bytes < cap ? bytes : cap;
     for (size_t o = 0; o < bytes; o += 64)
         __builtin_prefetch(p + o, 0, 2);
+    return bytes;
 }
 
 /* The pool's `then` after a decode matmul (arg: the next one's mm_next):
@@ -245,16 +247,15 @@ static void prefetch_share(const void *arg, int thread, int n_threads)
     for (int i = 0; i < nx->n; i++)
         groups += row_groups(nx->W[i]);
     int64_t g0 = groups * thread / n_threads, g1 = groups * (thread + 1) / n_threads;
-    for (int i = 0; i < nx->n && budget > 0; i++, first += row_groups(nx->W[i - 1])) {
+    for (int i = 0; i < nx->n && budget > 0; i++) {
         int64_t n = row_groups(nx->W[i]);
         int64_t lo = g0 > first ? g0 : first, hi = g1 < first + n ? g1 : first + n;
-        if (lo >= hi)
-            continue;
-        int64_t r0 = (lo - first) * ROW_GROUP, r1 = (hi - first) * ROW_GROUP;
-        r1 = r1 < nx->W[i]->rows ? r1 : nx->W[i]->rows;
-        size_t bytes = (size_t)(r1 - r0) * nx->W[i]->row_bytes;
-        prefetch_rows(nx->W[i], r0, r1, budget);
-        budget -= bytes < budget ? bytes : budget;
+        if (lo < hi) {
+            int64_t r0 = (lo - first) * ROW_GROUP, r1 = (hi - first) * ROW_GROUP;
+            budget -= prefetch_rows(nx->W[i], r0, r1 < nx->W[i]->rows ? r1 : nx->W[i]->rows,
+                                    budget);
+        }
+        first += n;
     }
 }
 
@@ -668,6 +669,16 @@ static void store_keys(const llm_ctx *c, float *kc, const float *k, int B)
     }
 }
 
+/* True when ffn_block can take the fused path for one token. */
+static bool ffn_up_fusable(const llm_layer *L, int64_t F, int64_t *rows_per_item)
+{
+    llm_act in = llm_act_for(L->w_gate.type), out = llm_act_for(L->w_down.type);
+    int64_t r = llm_act_block_size(out);
+    r = r < ROW_GROUP ? ROW_GROUP : r;
+    *rows_per_item = r;
+    return in == llm_act_for(L->w_up.type) && F % r == 0 && L->w_down.cols == F;
+}
+
 static void attention_block(llm_ctx *c, uint32_t il, int B)
 {
     const llm_hparams *hp = &c->m->hp;
@@ -687,7 +698,9 @@ static void attention_block(llm_ctx *c, uint32_t il, int B)
     rope(c, k, B, KV, (int)hp->n_head_kv);
     store_keys(c, kc, k, B);
     attention(c, kc, vc, B);
-    matmul(c, c->proj, E, &L->wo, c->att, B, &(mm_next){2, true, {&L->w_gate, &L->w_up}});
+    int64_t rpi;
+    bool fused = B == 1 && ffn_up_fusable(L, (int64_t)hp->n_ff, &rpi); /* ffn_block's split */
+    matmul(c, c->proj, E, &L->wo, c->att, B, &(mm_next){2, fused, {&L->w_gate, &L->w_up}});
     residual(c->x, c->proj, (size_t)B * E);
 }
 
@@ -721,15 +734,6 @@ static void ffn_up_rows(void *arg, int64_t begin, int64_t end, int thread)
                           r1 - r0);
 }
 
-/* True when ffn_block can take the fused path for one token. */
-static bool ffn_up_fusable(const llm_layer *L, int64_t F, int64_t *rows_per_item)
-{
-    llm_act in = llm_act_for(L->w_gate.type), out = llm_act_for(L->w_down.type);
-    int64_t r = llm_act_block_size(out);
-    r = r < ROW_GROUP ? ROW_GROUP : r;
-    *rows_per_item = r;
-    return in == llm_act_for(L->w_up.type) && F % r == 0 && L->w_down.cols == F;
-}
 
 static void ffn_block(llm_ctx *c, uint32_t il, int B)
 {
