@@ -159,3 +159,13 @@ int ccai_exists(const char *path)
     struct stat st;
     return stat(path, &st) == 0;
 }
+
+void ccai_drop_cached(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    (void)fdatasync(fd);
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    close(fd);
+}

@@ -29,4 +29,13 @@ void ccai_unlock(int fd);
 /* True when path exists (any type). */
 int ccai_exists(const char *path);
 
+/* Writes the file's data back and drops its pages from the page cache
+ * (fdatasync, then POSIX_FADV_DONTNEED; pages someone has mapped stay).
+ * For model files just written: the write path caches them in small
+ * folios, and a mapping of those streams through 4 KiB TLB entries; once
+ * dropped, the first reader's readahead brings the file back in 2 MiB
+ * folios where the mapping asks for them (gguf_open). A hint: errors are
+ * ignored. */
+void ccai_drop_cached(const char *path);
+
 #endif

@@ -242,6 +242,7 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
         rc = time_prompt(c, tokens, p->n_prompt, &r->pp_runs[i], err);
     /* Before the bandwidth buffer exists: the model's own footprint. */
     r->rss_mb = llm_bench_rss_mb();
+    r->weights_huge_fraction = llm_bench_huge_fraction(m->file->base);
     llm_bench_bw *bw;
     if (!rc && !(rc = llm_bench_bw_open(pool, p->quick, &bw, err))) {
         uint64_t runs = 0;
@@ -392,6 +393,7 @@ char *llm_bench_json(const llm_bench_result *r)
     SET("pool_runs_per_token", json_real(r->pool_runs_per_token));
     SET("pool_overhead_fraction", json_real(r->pool_overhead_fraction));
     SET("rss_mb", json_real(r->rss_mb));
+    SET("weights_huge_fraction", json_real(r->weights_huge_fraction));
 #undef SET
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
@@ -435,4 +437,9 @@ void llm_bench_print(FILE *f, const llm_bench_result *r)
     fprintf(f, "pool hand-offs     %10.1f per token x %.2f us -> %.2f%% of a token\n",
             r->pool_runs_per_token, r->pool_run_us, 100 * r->pool_overhead_fraction);
     fprintf(f, "resident memory    %10.1f MiB\n", r->rss_mb);
+    if (r->weights_huge_fraction >= 0)
+        fprintf(f, "weights in 2 MiB pages %6.1f%%%s\n", 100 * r->weights_huge_fraction,
+                r->weights_huge_fraction < 0.9
+                    ? "  (cached in small pages: docs/bench.md, \"Huge pages\")"
+                    : "");
 }

@@ -569,6 +569,17 @@ ccai_code gguf_open(const char *path, gguf_file **out, ccai_err *err)
     close(fd);
     if (map == MAP_FAILED)
         return ccai_fail(err, CCAI_ERR_IO, "%s: mmap: %s", path, strerror(map_errno));
+#ifdef MADV_HUGEPAGE
+    /* Decode streams every weight once per token: in 4 KiB pages that is a
+     * TLB miss every 4 KiB. Asked for huge pages, the kernel's readahead
+     * brings the file into the page cache in 2 MiB folios and maps them
+     * whole (what is already cached stays as it is: ccai_drop_cached).
+     * Measured on the 1.5B Q4_0 model, 2 threads, in the VM's 55-60 GB/s
+     * state: a plain read loop over the mapping 33-40 GB/s with 39% of it
+     * in 2 MiB pages, 57-60 with all of it (docs/bench.md). A hint. */
+    if (map)
+        (void)madvise(map, size, MADV_HUGEPAGE);
+#endif
     gguf_file *f;
     ccai_code rc = gguf_parse(map, size, &f, err);
     if (rc) {

@@ -453,5 +453,7 @@ ccai_code gguf_writer_write(gguf_writer *w, const char *path, ccai_err *err)
         return rc;
     rc = ccai_write_file_atomic(path, data, len, 0644, err);
     free(data);
+    if (!rc)
+        ccai_drop_cached(path); /* read back in 2 MiB pages (gguf_open) */
     return rc;
 }

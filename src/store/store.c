@@ -443,6 +443,8 @@ static ccai_code install_blob(const char *root, const char *digest, const char *
     if (partial) {
         if (rename(partial, dst) != 0)
             rc = ccai_fail(err, CCAI_ERR_IO, "rename %s -> %s: %s", partial, dst, strerror(errno));
+        else
+            ccai_drop_cached(dst); /* a model is read back in 2 MiB pages (gguf_open) */
     } else if (!ccai_exists(dst)) {
         rc = ccai_fail(err, CCAI_ERR_STATE, "blob %s vanished before the install (pull again)",
                        digest);

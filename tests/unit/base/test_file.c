@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -238,12 +240,67 @@ static void test_lock_excludes_another_process(void **state)
     free(bad);
 }
 
+/* Pages of path in the page cache (mincore over a mapping that touches
+ * nothing), of its first n pages. */
+static size_t cached_pages(const char *path, size_t n)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    long pg = sysconf(_SC_PAGESIZE);
+    void *map = mmap(NULL, n * (size_t)pg, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    assert_true(map != MAP_FAILED);
+    unsigned char *vec = ccai_xmalloc(n);
+    assert_int_equal(mincore(map, n * (size_t)pg, vec), 0);
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += vec[i] & 1;
+    free(vec);
+    munmap(map, n * (size_t)pg);
+    return c;
+}
+
+/* A file just written is in the page cache; ccai_drop_cached writes it
+ * back and drops it (the next reader reads it from disk, in the large
+ * folios a huge-page mapping asks for), the contents unchanged. A missing
+ * file is no error. */
+static void test_drop_cached(void **state)
+{
+    const char *dir = *state;
+    char *path = ccai_xasprintf("%s/model.bin", dir);
+    size_t pages = 256, len = pages * (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *data = ccai_xmalloc(len);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 7);
+    ccai_err err = {0};
+    assert_int_equal(ccai_write_file_atomic(path, data, len, 0644, &err), CCAI_OK);
+    struct statfs fs;
+    assert_int_equal(statfs(dir, &fs), 0);
+    if (fs.f_type == 0x01021994 /* TMPFS_MAGIC: memory is its only copy */ ||
+        cached_pages(path, pages) == 0) {
+        print_message("%s is on tmpfs or caches nothing: skipped\n", dir);
+        skip();
+    }
+    ccai_drop_cached(path);
+    assert_int_equal(cached_pages(path, pages), 0);
+    uint8_t *back = NULL;
+    size_t n = 0;
+    assert_int_equal(ccai_read_file(path, len, &back, &n, &err), CCAI_OK);
+    assert_int_equal(n, len);
+    assert_memory_equal(back, data, len);
+    ccai_drop_cached("/nonexistent/ccai/model.bin");
+    free(back);
+    free(data);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_atomic_write_read_back, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_read_limit_and_absence, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_atomic_write_failure, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_drop_cached, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_lock_excludes_another_process, tmp_setup,
                                         tmp_teardown),

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/mem.h"
@@ -403,6 +404,26 @@ static void test_attention_tails(void **state)
 
 /* ---- A whole run --------------------------------------------------------------- */
 
+/* llm_bench_huge_fraction: an anonymous mapping has no file pages mapped
+ * in 2 MiB (0 exactly), an address nothing maps is unknown (-1). */
+static void test_huge_fraction(void **state)
+{
+    (void)state;
+    size_t len = (size_t)4 << 20;
+    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    memset(p, 1, len);
+    double f = llm_bench_huge_fraction(p + 12345);
+    if (f == -1) {
+        print_message("/proc/self/smaps unreadable: skipped\n");
+        munmap(p, len);
+        skip();
+    }
+    assert_true(f == 0.0);
+    munmap(p, len);
+    assert_true(llm_bench_huge_fraction(p) == -1);
+}
+
 static double num(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
@@ -494,6 +515,9 @@ static void test_run_json(void **state)
                  "pp_gops");
     assert_close(num(o, "pp_peak_fraction"), num(o, "pp_gops") / num(o, "peak_gops"),
                  "pp fraction");
+    /* The model file's mapping: a fraction, or -1 without /proc. */
+    double huge = num(o, "weights_huge_fraction");
+    assert_true(huge == -1 || (huge >= 0 && huge <= 1));
     assert_close(num(o, "pool_overhead_fraction"),
                  num(o, "pool_runs_per_token") * num(o, "pool_run_us") * 1e-6 * num(o, "gen_tps"),
                  "pool overhead");
@@ -577,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_weight_type),     cmocka_unit_test(test_limits_quick),
         cmocka_unit_test(test_pool_chunked),    cmocka_unit_test(test_pool_steals),
         cmocka_unit_test(test_attention_tails),
+        cmocka_unit_test(test_huge_fraction),
         cmocka_unit_test(test_run_json),
         cmocka_unit_test(test_run_errors),
     };
