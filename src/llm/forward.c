@@ -117,8 +117,9 @@ enum { ROW_GROUP = 16, MAX_FUSED = 3, CHUNKS_PER_THREAD = 4 };
  * done with a decode matmul (prefetch_share): about what a core reads
  * while the caller does the serial steps between two matmuls (5-15 us at
  * 25-30 GB/s), well inside a 2 MiB L2. 128, 256 and 512 KiB all measured
- * about 3% faster than none when memory was fast, alike within the noise
- * (docs/bench.md, "Between the matmuls"). */
+ * about 3% faster than none when memory was fast, alike within the noise;
+ * with the weights in 2 MiB pages, 256 KiB to 1 MiB +4-5% (docs/bench.md,
+ * "Between the matmuls"). */
 enum { PREFETCH_NEXT = 256 << 10 };
 
 /* Items per chunk when n items are dealt to the pool's threads. */
