@@ -202,7 +202,7 @@ int main(int argc, char **argv)
     llm_ctx_eval(c, tok, PROMPT, NULL, &err); /* pages the weights in */
     double bpt = (double)llm_bench_bytes_per_token(m, PROMPT + TOKENS / 2.0);
     printf("model %s, %d threads, %s kernels, weights in 2 MiB pages: %.1f%%\n", argv[1],
-           llm_pool_size(p), k->name, 100 * llm_bench_huge_fraction(m->file->base));
+           llm_pool_size(p), k->name, 100 * gguf_huge_fraction(m->file->base));
     printf("round  loop GB/s  products GB/s (/loop)  tokens GB/s (/loop, /products)  rt ns\n");
     double *col[4];
     for (int i = 0; i < 4; i++)

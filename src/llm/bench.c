@@ -242,7 +242,7 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
         rc = time_prompt(c, tokens, p->n_prompt, &r->pp_runs[i], err);
     /* Before the bandwidth buffer exists: the model's own footprint. */
     r->rss_mb = llm_bench_rss_mb();
-    r->weights_huge_fraction = llm_bench_huge_fraction(m->file->base);
+    r->weights_huge_fraction = gguf_huge_fraction(m->file->base);
     llm_bench_bw *bw;
     if (!rc && !(rc = llm_bench_bw_open(pool, p->quick, &bw, err))) {
         uint64_t runs = 0;

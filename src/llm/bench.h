@@ -97,12 +97,6 @@ llm_bench_limit llm_bench_peak(llm_pool *pool, llm_peak_kind k, const char *kern
  * batches of runs. 0 for a NULL or one-thread pool (runs are inline). */
 double llm_bench_pool_run_us(llm_pool *pool, bool quick);
 
-/* Of the resident part of the file mapping at addr, the fraction mapped
- * in 2 MiB pages (FilePmdMapped / Rss in /proc/self/smaps); -1 when
- * unknown. Decode streams the weights through this mapping, and 4 KiB
- * pages cost it up to a third of its speed (docs/bench.md). */
-double llm_bench_huge_fraction(const void *addr);
-
 /* Resident memory of this process (VmRSS), in MiB; 0 when unknown. */
 double llm_bench_rss_mb(void);
 
@@ -153,7 +147,7 @@ typedef struct llm_bench_result {
     double pool_runs_per_token;      /* hand-offs per generated token */
     double pool_overhead_fraction;   /* of a generated token's time */
     double rss_mb;
-    double weights_huge_fraction;    /* llm_bench_huge_fraction of the model file */
+    double weights_huge_fraction;    /* gguf_huge_fraction of the model file */
 } llm_bench_result;
 
 /* Runs the benchmark on m (named `name` in the report): one untimed prompt

@@ -76,31 +76,6 @@ double llm_bench_rss_mb(void)
     return kb / 1024.0;
 }
 
-double llm_bench_huge_fraction(const void *addr)
-{
-    FILE *f = fopen("/proc/self/smaps", "r");
-    if (!f)
-        return -1;
-    char line[512];
-    bool in = false;
-    double rss = -1, pmd = -1;
-    uintptr_t a = (uintptr_t)addr;
-    while (fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        double kb;
-        /* A mapping's first line is "lo-hi perms ..."; no field line
-         * ("AnonHugePages: ...") reads as two hex numbers around '-'. */
-        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
-            in = lo <= a && a < hi;
-        else if (in && sscanf(line, "Rss: %lf kB", &kb) == 1)
-            rss = kb;
-        else if (in && sscanf(line, "FilePmdMapped: %lf kB", &kb) == 1)
-            pmd = kb;
-    }
-    fclose(f);
-    return rss > 0 && pmd >= 0 ? pmd / rss : -1;
-}
-
 /* ---- Memory read bandwidth --------------------------------------------------------- */
 
 enum { BW_CHUNK = 1 << 20 };

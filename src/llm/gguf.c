@@ -594,6 +594,59 @@ ccai_code gguf_open(const char *path, gguf_file **out, ccai_err *err)
     return CCAI_OK;
 }
 
+double gguf_huge_fraction(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    bool in = false;
+    double rss = -1, pmd = -1;
+    uintptr_t a = (uintptr_t)addr;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        double kb;
+        /* A mapping's first line is "lo-hi perms ..."; no field line
+         * ("AnonHugePages: ...") reads as two hex numbers around '-'. */
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            in = lo <= a && a < hi;
+        else if (in && sscanf(line, "Rss: %lf kB", &kb) == 1)
+            rss = kb;
+        else if (in && sscanf(line, "FilePmdMapped: %lf kB", &kb) == 1)
+            pmd = kb;
+    }
+    fclose(f);
+    return rss > 0 && pmd >= 0 ? pmd / rss : -1;
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+
+double gguf_prefer_huge_pages(gguf_file *f)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (!f->mapped || f->size < ((size_t)64 << 20) || pages <= 0 || page <= 0 ||
+        f->size > (size_t)pages * (size_t)page / 2)
+        return gguf_huge_fraction(f->base);
+    void *map = (void *)(uintptr_t)f->base;
+    if (madvise(map, f->size, MADV_POPULATE_READ) != 0)
+        return gguf_huge_fraction(f->base);
+    double share = gguf_huge_fraction(f->base);
+    if (share < 0 || share >= 0.5)
+        return share;
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return share;
+    /* Unmap our pages (the file's data stays), let the cache drop them
+     * (pages others map stay), read the file back through our mapping. */
+    (void)madvise(map, f->size, MADV_DONTNEED);
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    close(fd);
+    (void)madvise(map, f->size, MADV_POPULATE_READ);
+    return gguf_huge_fraction(f->base);
+}
+
 void gguf_close(gguf_file *f)
 {
     if (!f)

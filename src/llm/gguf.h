@@ -87,6 +87,21 @@ ccai_code gguf_open(const char *path, gguf_file **out, ccai_err *err);
 ccai_code gguf_parse(const uint8_t *buf, size_t len, gguf_file **out, ccai_err *err);
 void gguf_close(gguf_file *f);
 
+/* Of the resident part of the mapping holding addr, the share mapped in
+ * 2 MiB pages (FilePmdMapped / Rss in /proc/self/smaps); -1 when unknown.
+ * Decode streams the weights through the model's mapping, and 4 KiB pages
+ * cost it up to a third of its speed (docs/bench.md, "Huge pages"). */
+double gguf_huge_fraction(const void *addr);
+
+/* For a mapped file about to be streamed whole (a model loaded for
+ * inference): reads it in and, when less than half of it is then mapped
+ * in 2 MiB pages (the page cache held it in the small folios a write
+ * leaves), drops it from the cache and reads it again, so that readahead
+ * brings it back in 2 MiB folios at the same addresses. Skipped for files
+ * under 64 MiB or over half the machine's memory, and where the kernel
+ * lacks the calls. A hint: returns the share afterwards (-1: unknown). */
+double gguf_prefer_huge_pages(gguf_file *f);
+
 const gguf_kv *gguf_find(const gguf_file *f, const char *key);
 const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 

@@ -434,6 +434,7 @@ ccai_code llm_model_load(const char *path, llm_model **out, ccai_err *err)
     ccai_code rc = gguf_open(path, &f, err);
     if (rc)
         return rc;
+    gguf_prefer_huge_pages(f);
     rc = llm_model_from_gguf(f, out, err);
     if (rc)
         ccai_err_prefix(err, "%s", path);

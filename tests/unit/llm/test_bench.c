@@ -404,7 +404,7 @@ static void test_attention_tails(void **state)
 
 /* ---- A whole run --------------------------------------------------------------- */
 
-/* llm_bench_huge_fraction: an anonymous mapping has no file pages mapped
+/* gguf_huge_fraction: an anonymous mapping has no file pages mapped
  * in 2 MiB (0 exactly), an address nothing maps is unknown (-1). */
 static void test_huge_fraction(void **state)
 {
@@ -413,7 +413,7 @@ static void test_huge_fraction(void **state)
     uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(p != MAP_FAILED);
     memset(p, 1, len);
-    double f = llm_bench_huge_fraction(p + 12345);
+    double f = gguf_huge_fraction(p + 12345);
     if (f == -1) {
         print_message("/proc/self/smaps unreadable: skipped\n");
         munmap(p, len);
@@ -421,7 +421,7 @@ static void test_huge_fraction(void **state)
     }
     assert_true(f == 0.0);
     munmap(p, len);
-    assert_true(llm_bench_huge_fraction(p) == -1);
+    assert_true(gguf_huge_fraction(p) == -1);
 }
 
 static double num(const json_t *o, const char *key)

@@ -1,0 +1,162 @@
+/* Tests for gguf_prefer_huge_pages and gguf_huge_fraction (src/llm/gguf.c):
+ * a 72 MiB GGUF written the way `cp` would write it sits in the page cache
+ * in small folios and maps in 4 KiB pages; after gguf_prefer_huge_pages
+ * most of it is mapped in 2 MiB pages, at the same addresses, with the
+ * same bytes. Where the kernel or the file system gives the page cache no
+ * 2 MiB folios even for a fresh read (tmpfs, older kernels) the test says
+ * so and skips. */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "base/mem.h"
+#include "llm/ggml_types.h"
+#include "llm/gguf.h"
+#include "llm/gguf_write.h"
+
+enum { N_FLOATS = 18 << 20 }; /* 72 MiB of F32 */
+
+static uint64_t sum_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i += 4096)
+        s = s * 31 + p[i] + p[n - 1 - i];
+    return s;
+}
+
+/* Writes buf to path in 4 KiB write(2) calls, which leave it cached in
+ * small folios, as a copy does (one large write may leave 2 MiB ones). */
+static void write_plain(const char *path, const uint8_t *buf, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, buf + off, len - off < 4096 ? len - off : 4096);
+        assert_true(n > 0);
+        off += (size_t)n;
+    }
+    assert_int_equal(fsync(fd), 0);
+    close(fd);
+}
+
+/* Whether this system caches a file in 2 MiB folios at all: drop it,
+ * read it back through a huge-page mapping, look. */
+static bool system_gives_huge_folios(const char *path, size_t len)
+{
+    ccai_drop_cached(path);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    uint8_t *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    assert_true(p != MAP_FAILED);
+    madvise(p, len, MADV_HUGEPAGE);
+    volatile uint8_t s = 0;
+    for (size_t i = 0; i < len; i += 4096)
+        s ^= p[i];
+    double share = gguf_huge_fraction(p);
+    munmap(p, len);
+    return share >= 0.5;
+}
+
+static void test_prefer_huge_pages(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    struct statfs fs;
+    assert_int_equal(statfs(dir, &fs), 0);
+    if (fs.f_type == 0x01021994) { /* TMPFS_MAGIC */
+        print_message("%s is on tmpfs: skipped\n", dir);
+        tu_rm_rf(dir);
+        free(dir);
+        skip();
+    }
+    char *path = ccai_xasprintf("%s/big.gguf", dir);
+    float *data = ccai_xmalloc((size_t)N_FLOATS * sizeof *data);
+    for (size_t i = 0; i < N_FLOATS; i++)
+        data[i] = (float)(i % 1000);
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_set_str(w, "general.name", "pages");
+    uint64_t ne[2] = {4096, N_FLOATS / 4096};
+    gguf_writer_add_tensor(w, "big", GGML_TYPE_F32, 2, ne, data, (size_t)N_FLOATS * sizeof *data);
+    uint8_t *buf;
+    size_t len;
+    ccai_err err = {0};
+    assert_int_equal(gguf_writer_to_buffer(w, &buf, &len, &err), CCAI_OK);
+    gguf_writer_free(w);
+    write_plain(path, buf, len);
+    bool huge = system_gives_huge_folios(path, len);
+    write_plain(path, buf, len); /* cached again in the write's folios */
+
+    gguf_file *f;
+    assert_int_equal(gguf_open(path, &f, &err), CCAI_OK);
+    const uint8_t *base = f->base;
+    volatile uint8_t touch = 0;
+    for (size_t i = 0; i < f->size; i += 4096)
+        touch ^= f->base[i];
+    double before = gguf_huge_fraction(f->base);
+    print_message("share in 2 MiB pages as the write left it: %.3f\n", before);
+    if (huge && before >= 0.5) {
+        print_message("the write already left 2 MiB folios: nothing to show, skipped\n");
+        huge = false;
+    }
+    double after = gguf_prefer_huge_pages(f);
+    assert_ptr_equal(f->base, base);
+    assert_int_equal(f->size, len);
+    assert_true(sum_bytes(f->base, f->size) == sum_bytes(buf, len));
+    assert_true(gguf_find_tensor(f, "big") != NULL);
+    if (!huge) {
+        print_message("no 2 MiB page-cache folios on this system (share after: %.2f): skipped\n",
+                      after);
+    } else {
+        print_message("share in 2 MiB pages after: %.3f\n", after);
+        assert_true(after >= 0.9);
+    }
+    gguf_close(f);
+    free(buf);
+    free(data);
+    tu_rm_rf(dir);
+    free(path);
+    free(dir);
+    if (!huge)
+        skip();
+}
+
+/* Files under 64 MiB are left alone: the share is whatever it was. */
+static void test_small_file_untouched(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = ccai_xasprintf("%s/small.gguf", dir);
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_set_str(w, "general.name", "small");
+    float v[64] = {1};
+    uint64_t ne[1] = {64};
+    gguf_writer_add_tensor(w, "v", GGML_TYPE_F32, 1, ne, v, sizeof v);
+    ccai_err err = {0};
+    assert_int_equal(gguf_writer_write(w, path, &err), CCAI_OK);
+    gguf_writer_free(w);
+    gguf_file *f;
+    assert_int_equal(gguf_open(path, &f, &err), CCAI_OK);
+    double share = gguf_prefer_huge_pages(f);
+    assert_true(share == -1 || (share >= 0 && share <= 1));
+    assert_true(gguf_find_tensor(f, "v") != NULL);
+    gguf_close(f);
+    tu_rm_rf(dir);
+    free(path);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefer_huge_pages),
+        cmocka_unit_test(test_small_file_untouched),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
