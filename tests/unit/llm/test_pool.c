@@ -180,9 +180,17 @@ static void count_items(void *arg, int64_t begin, int64_t end, int thread)
     atomic_fetch_add((atomic_llong *)arg, end - begin);
 }
 
+/* Set by the test once llm_pool_run_chunked_then returned and the
+ * caller's blob was overwritten: a worker's then_fn waits for it (up to
+ * 2 s) before it reads its blob, so a pool that handed the workers the
+ * caller's blob instead of a copy is caught every time. */
+static atomic_bool caller_returned;
+
 static void then_fn(const void *arg, int thread, int n_threads)
 {
     const then_blob *b = arg;
+    for (int i = 0; thread > 0 && i < 200000 && !atomic_load(&caller_returned); i++)
+        usleep(10);
     if (thread < 0 || thread >= n_threads || strcmp(b->tag, "run blob") != 0)
         atomic_fetch_add(b->bad, 1);
     /* This thread took no more items once it got here; the caller's call
@@ -204,9 +212,10 @@ static void test_then(void **state)
             for (int t = 0; t < 4; t++)
                 atomic_init(&calls[t], 0);
             then_blob b = {calls, &bad, &done, n, "run blob"};
+            atomic_store(&caller_returned, false);
             llm_pool_run_chunked_then(p, n, 8, count_items, &done, then_fn, &b, sizeof b);
-            memset(&b, 0, sizeof b); /* the workers use their copies */
-            strcpy(b.tag, "overwritten");
+            strcpy(b.tag, "overwritten"); /* the workers use their copies */
+            atomic_store(&caller_returned, true);
             /* Workers may still be in then_fn: wait for their calls. */
             bool shared = T > 1 && n > 8;
             for (int spin = 0; spin < 100000; spin++) {
@@ -232,6 +241,7 @@ static void test_then(void **state)
     atomic_int calls[4] = {0}, bad = 0;
     atomic_llong done = 0;
     then_blob b = {calls, &bad, &done, 9, "run blob"};
+    atomic_store(&caller_returned, true);
     llm_pool_run_chunked_then(NULL, 9, 2, count_items, &done, then_fn, &b, sizeof b);
     assert_int_equal(atomic_load(&done), 9);
     assert_int_equal(atomic_load(&calls[0]), 1);
