@@ -27,12 +27,13 @@
 #include <time.h>
 
 #include "llm/bench.h"
+#include "llm/ggml_types.h"
 #include "llm/kernels/kernels.h"
 #include "llm/model.h"
 #include "llm/pool.h"
 #include "llm/quant.h"
 
-enum { ROW_GROUP = 16, CHUNKS = 4, PROMPT = 8, TOKENS = 16, PASSES = 4, BOUNCES = 100000 };
+enum { ROW_GROUP = 16, CHUNKS = 4, PROMPT = 8, TOKENS = 16, PASSES = 4, BOUNCES = 100000, TYPE_IDS = 32 };
 
 static double now_s(void)
 {
@@ -82,6 +83,23 @@ static void prod_run(llm_pool *p, prod_job *j)
     llm_pool_run_chunked(p, g, (g + chunks - 1) / chunks, prod_rows, j);
 }
 
+/* Per run of a layer (q/k/v, o, gate/up, down) and the output, and per
+ * weight type of the run's first matrix, over all rounds: seconds and bytes
+ * of the product runs. */
+static const char *const RUN_NAME[5] = {"q/k/v", "o", "gate/up", "down", "output"};
+static double type_s[5][TYPE_IDS], type_bytes[5][TYPE_IDS];
+
+static void timed_run(llm_pool *p, prod_job *j, int run, double *bytes)
+{
+    double t0 = now_s(), b = 0;
+    prod_run(p, j);
+    for (int i = 0; i < j->n; i++)
+        b += (double)j->W[i]->rows * (double)j->W[i]->row_bytes;
+    type_s[run][j->W[0]->type] += now_s() - t0;
+    type_bytes[run][j->W[0]->type] += b;
+    *bytes += b;
+}
+
 /* One token's matmuls; returns the weight bytes read. acts[f]: an
  * activation row of n_embd (e) or n_ff (f) values in format f. */
 static double products(const llm_model *m, llm_pool *p, const llm_kernels *k,
@@ -96,15 +114,12 @@ static double products(const llm_model *m, llm_pool *p, const llm_kernels *k,
             {k, {&L->w_gate, &L->w_up}, 2, act_e[llm_act_for(L->w_gate.type)], y},
             {k, {&L->w_down}, 1, act_f[llm_act_for(L->w_down.type)], y},
         };
-        for (int r = 0; r < 4; r++) {
-            prod_run(p, &runs[r]);
-            for (int i = 0; i < runs[r].n; i++)
-                bytes += (double)runs[r].W[i]->rows * (double)runs[r].W[i]->row_bytes;
-        }
+        for (int r = 0; r < 4; r++)
+            timed_run(p, &runs[r], r, &bytes);
     }
     prod_job out = {k, {&m->output}, 1, act_e[llm_act_for(m->output.type)], y};
-    prod_run(p, &out);
-    return bytes + (double)m->output.rows * (double)m->output.row_bytes;
+    timed_run(p, &out, 4, &bytes);
+    return bytes;
 }
 
 /* ---- round trip ---- */
@@ -229,6 +244,13 @@ int main(int argc, char **argv)
     printf("median loop %.1f GB/s, products %.3f of it, tokens %.3f, round trip %.0f ns\n",
            median(col[0], rounds), median(col[1], rounds), median(col[2], rounds),
            median(col[3], rounds));
+    printf("products by run and type (all rounds): MB a token, GB/s\n");
+    for (int r = 0; r < 5; r++)
+        for (int t = 0; t < TYPE_IDS; t++)
+            if (type_bytes[r][t] > 0)
+                printf("  %-8s %-5s %7.1f %6.1f\n", RUN_NAME[r], ggml_type_name((uint32_t)t),
+                       type_bytes[r][t] / (rounds * PASSES) / 1e6,
+                       type_bytes[r][t] / type_s[r][t] / 1e9);
     for (int i = 0; i < 4; i++)
         free(col[i]);
     for (int f = 0; f < 3; f++)
