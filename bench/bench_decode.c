@@ -18,7 +18,10 @@
  *   rt        the round trip of one cache line bounced between two
  *             threads, ns (how far apart the cores are).
  * products / loop says how well the kernels stream; tokens / products
- * what the serial steps and hand-offs cost. The last line gives medians. */
+ * what the serial steps and hand-offs cost. Then the medians, and the
+ * products split by run (a layer's q/k/v, o, gate/up and down, and the
+ * output) and weight type over all rounds: MB a token and GB/s (which
+ * shapes stream worse: e.g. the K types' n = 1536 rows, docs/bench.md). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
