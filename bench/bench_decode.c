@@ -36,7 +36,8 @@
 #include "llm/pool.h"
 #include "llm/quant.h"
 
-enum { ROW_GROUP = 16, CHUNKS = 4, PROMPT = 8, TOKENS = 16, PASSES = 4, BOUNCES = 100000, TYPE_IDS = 32 };
+enum { ROW_GROUP = 16, CHUNKS = 4, PROMPT = 8, TOKENS = 16, PASSES = 4, BOUNCES = 100000 };
+enum { TYPE_IDS = 32 }; /* ggml type ids below this (ggml_types.h) */
 
 static double now_s(void)
 {
@@ -67,7 +68,8 @@ static void prod_rows(void *arg, int64_t begin, int64_t end, int thread)
     int64_t first = 0;
     for (int i = 0; i < j->n; first += groups(j->W[i]), i++) {
         const llm_weight *W = j->W[i];
-        int64_t lo = begin > first ? begin : first, hi = end < first + groups(W) ? end : first + groups(W);
+        int64_t lo = begin > first ? begin : first;
+        int64_t hi = end < first + groups(W) ? end : first + groups(W);
         if (lo >= hi)
             continue;
         int64_t r0 = (lo - first) * ROW_GROUP, r1 = (hi - first) * ROW_GROUP;
@@ -98,8 +100,9 @@ static void timed_run(llm_pool *p, prod_job *j, int run, double *bytes)
     prod_run(p, j);
     for (int i = 0; i < j->n; i++)
         b += (double)j->W[i]->rows * (double)j->W[i]->row_bytes;
-    type_s[run][j->W[0]->type] += now_s() - t0;
-    type_bytes[run][j->W[0]->type] += b;
+    uint32_t t = j->W[0]->type < TYPE_IDS ? j->W[0]->type : 0;
+    type_s[run][t] += now_s() - t0;
+    type_bytes[run][t] += b;
     *bytes += b;
 }
 
