@@ -623,6 +623,15 @@ double gguf_huge_fraction(const void *addr)
 #define MADV_POPULATE_READ 22 /* Linux 5.14 */
 #endif
 
+/* The share in 2 MiB pages below which a model's mapping is read again.
+ * Half was the first choice (a file as a write leaves it: ~0); but the
+ * share of a cached model also wears down between runs (here 99.9% ->
+ * 73-78% over two hours of other work, no memory pressure), and at 73%
+ * Q4_0 decode in the fast memory state read 0.72-0.78 of the bandwidth
+ * bound against 0.87 at ~100% (docs/bench.md, "Huge pages"). 0.9 is
+ * where `ccai bench` warns. */
+#define GGUF_HUGE_WANTED 0.9
+
 double gguf_prefer_huge_pages(gguf_file *f)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
@@ -633,7 +642,7 @@ double gguf_prefer_huge_pages(gguf_file *f)
     if (madvise(map, f->size, MADV_POPULATE_READ) != 0)
         return gguf_huge_fraction(f->base);
     double share = gguf_huge_fraction(f->base);
-    if (share < 0 || share >= 0.5)
+    if (share < 0 || share >= GGUF_HUGE_WANTED)
         return share;
     int fd = open(f->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)

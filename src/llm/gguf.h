@@ -94,10 +94,11 @@ void gguf_close(gguf_file *f);
 double gguf_huge_fraction(const void *addr);
 
 /* For a mapped file about to be streamed whole (a model loaded for
- * inference): reads it in and, when less than half of it is then mapped
- * in 2 MiB pages (the page cache held it in the small folios a write
- * leaves), drops it from the cache and reads it again, so that readahead
- * brings it back in 2 MiB folios at the same addresses. Skipped for files
+ * inference): reads it in and, when less than 90% of it is then mapped in
+ * 2 MiB pages (the page cache held it, or some of it, in small folios: as
+ * a write leaves them, or split since), drops it from the cache and reads
+ * it again, so that readahead brings it back in 2 MiB folios at the same
+ * addresses. Skipped for files
  * under 64 MiB or over half the machine's memory, and where the kernel
  * lacks the calls. A hint: returns the share afterwards (-1: unknown). */
 double gguf_prefer_huge_pages(gguf_file *f);

@@ -4,7 +4,8 @@
  * most of it is mapped in 2 MiB pages, at the same addresses, with the
  * same bytes. Where the kernel or the file system gives the page cache no
  * 2 MiB folios even for a fresh read (tmpfs, older kernels) the test says
- * so and skips. */
+ * so and skips. A file mostly in 2 MiB pages but less than 90% (a cached
+ * model whose folios were split since) is mended too. */
 #include "testutil.h"
 
 #include <fcntl.h>
@@ -64,9 +65,10 @@ static bool system_gives_huge_folios(const char *path, size_t len)
     return share >= 0.5;
 }
 
-static void test_prefer_huge_pages(void **state)
+/* A temporary directory that is not on tmpfs (NULL: skip the test), and
+ * in it the 72 MiB GGUF's bytes (*buf, *len; the file is not written). */
+static char *big_gguf(uint8_t **buf, size_t *len)
 {
-    (void)state;
     char *dir = tu_tmpdir();
     struct statfs fs;
     assert_int_equal(statfs(dir, &fs), 0);
@@ -74,9 +76,8 @@ static void test_prefer_huge_pages(void **state)
         print_message("%s is on tmpfs: skipped\n", dir);
         tu_rm_rf(dir);
         free(dir);
-        skip();
+        return NULL;
     }
-    char *path = ccai_xasprintf("%s/big.gguf", dir);
     float *data = ccai_xmalloc((size_t)N_FLOATS * sizeof *data);
     for (size_t i = 0; i < N_FLOATS; i++)
         data[i] = (float)(i % 1000);
@@ -84,11 +85,23 @@ static void test_prefer_huge_pages(void **state)
     gguf_writer_set_str(w, "general.name", "pages");
     uint64_t ne[2] = {4096, N_FLOATS / 4096};
     gguf_writer_add_tensor(w, "big", GGML_TYPE_F32, 2, ne, data, (size_t)N_FLOATS * sizeof *data);
+    ccai_err err = {0};
+    assert_int_equal(gguf_writer_to_buffer(w, buf, len, &err), CCAI_OK);
+    gguf_writer_free(w);
+    free(data);
+    return dir;
+}
+
+static void test_prefer_huge_pages(void **state)
+{
+    (void)state;
     uint8_t *buf;
     size_t len;
+    char *dir = big_gguf(&buf, &len);
+    if (!dir)
+        skip();
+    char *path = ccai_xasprintf("%s/big.gguf", dir);
     ccai_err err = {0};
-    assert_int_equal(gguf_writer_to_buffer(w, &buf, &len, &err), CCAI_OK);
-    gguf_writer_free(w);
     write_plain(path, buf, len);
     bool huge = system_gives_huge_folios(path, len);
     write_plain(path, buf, len); /* cached again in the write's folios */
@@ -119,7 +132,59 @@ static void test_prefer_huge_pages(void **state)
     }
     gguf_close(f);
     free(buf);
-    free(data);
+    tu_rm_rf(dir);
+    free(path);
+    free(dir);
+    if (!huge)
+        skip();
+}
+
+/* A file mostly but not wholly in 2 MiB pages (three quarters read back
+ * fresh, the last quarter still in the write's small folios: as a cached
+ * model whose folios were split since) is read again too. With the first
+ * threshold (half) it was left at ~75%. */
+static void test_partly_small_mended(void **state)
+{
+    (void)state;
+    uint8_t *buf;
+    size_t len;
+    char *dir = big_gguf(&buf, &len);
+    if (!dir)
+        skip();
+    char *path = ccai_xasprintf("%s/big.gguf", dir);
+    ccai_err err = {0};
+    write_plain(path, buf, len);
+    bool huge = system_gives_huge_folios(path, len);
+    write_plain(path, buf, len);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    off_t head = (off_t)(len / 4 * 3) & ~(off_t)((2 << 20) - 1);
+    assert_int_equal(posix_fadvise(fd, 0, head, POSIX_FADV_DONTNEED), 0);
+    close(fd);
+
+    gguf_file *f;
+    assert_int_equal(gguf_open(path, &f, &err), CCAI_OK);
+    const uint8_t *base = f->base;
+    volatile uint8_t touch = 0;
+    for (size_t i = 0; i < f->size; i += 4096)
+        touch ^= f->base[i];
+    double before = gguf_huge_fraction(f->base);
+    print_message("share in 2 MiB pages, the head read back: %.3f\n", before);
+    if (huge && (before <= 0.5 || before >= 0.9)) {
+        print_message("not between half and 90%%: nothing to show, skipped\n");
+        huge = false;
+    }
+    double after = gguf_prefer_huge_pages(f);
+    assert_ptr_equal(f->base, base);
+    assert_true(sum_bytes(f->base, f->size) == sum_bytes(buf, len));
+    if (huge) {
+        print_message("share after: %.3f\n", after);
+        assert_true(after >= 0.9);
+    } else {
+        print_message("no 2 MiB page-cache folios on this system: skipped\n");
+    }
+    gguf_close(f);
+    free(buf);
     tu_rm_rf(dir);
     free(path);
     free(dir);
@@ -156,6 +221,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prefer_huge_pages),
+        cmocka_unit_test(test_partly_small_mended),
         cmocka_unit_test(test_small_file_untouched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
