@@ -33,6 +33,11 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static bool is_https(const char *url)
+{
+    return strncasecmp(url, "https://", 8) == 0;
+}
+
 /* A handle with the options every store request shares. Proxy variables are
  * left to libcurl, which reads them by default. */
 static CURL *new_handle(const char *url, char errbuf[CURL_ERROR_SIZE], ccai_err *err)
@@ -56,8 +61,18 @@ static CURL *new_handle(const char *url, char errbuf[CURL_ERROR_SIZE], ccai_err 
         curl_easy_cleanup(h);
         return NULL;
     }
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* A pull that starts on TLS stays on it: a redirect to plain http
+     * would put the request, and the bytes, in the clear (the digests
+     * catch changed bytes, not who watched). */
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, is_https(url) ? "https" : "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    /* A private registry's CA, the way curl, Go (Ollama) and OpenSSL
+     * programs take it; otherwise libcurl's system bundle. */
+    const char *ca_file = getenv("SSL_CERT_FILE"), *ca_dir = getenv("SSL_CERT_DIR");
+    if (ca_file && *ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
+    if (ca_dir && *ca_dir)
+        curl_easy_setopt(h, CURLOPT_CAPATH, ca_dir);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L); /* stalled for two minutes: a cut */
@@ -68,8 +83,17 @@ static CURL *new_handle(const char *url, char errbuf[CURL_ERROR_SIZE], ccai_err 
     return h;
 }
 
-static const char *curl_msg(CURLcode cc, const char *errbuf)
+/* What went wrong with a request on h: curl's words, or for a redirect
+ * from https to http (refused by new_handle's protocols) where it led. */
+static const char *curl_msg(CURL *h, const char *url, CURLcode cc, char errbuf[CURL_ERROR_SIZE])
 {
+    char *to = NULL; /* after a refused redirect: where it led */
+    if (cc == CURLE_UNSUPPORTED_PROTOCOL && is_https(url) &&
+        curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &to) == CURLE_OK && to &&
+        strncasecmp(to, "http://", 7) == 0) {
+        snprintf(errbuf, CURL_ERROR_SIZE, "refused a redirect from https to %s (plain http)", to);
+        return errbuf;
+    }
     return errbuf[0] ? errbuf : curl_easy_strerror(cc);
 }
 
@@ -115,7 +139,7 @@ ccai_code store_http_get(const char *url, const char *accept, size_t max, uint8_
     if (d.over)
         rc = ccai_fail(err, CCAI_ERR_PARSE, "GET %s: the answer exceeds %zu bytes", url, max);
     else if (cc != CURLE_OK)
-        rc = ccai_fail(err, CCAI_ERR_IO, "GET %s: %s", url, curl_msg(cc, errbuf));
+        rc = ccai_fail(err, CCAI_ERR_IO, "GET %s: %s", url, curl_msg(h, url, cc, errbuf));
     if (!rc) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
         if (content_type) {
@@ -341,7 +365,7 @@ static ccai_code attempt(dl *d, bool *again, ccai_err *err)
                        (const char *)d->errbody.data);
     } else if (cc != CURLE_OK) {
         rc = ccai_fail(err, CCAI_ERR_IO, "GET %s: %s (%llu bytes kept for a resume)", f->url,
-                       curl_msg(cc, errbuf), (unsigned long long)d->have);
+                       curl_msg(d->h, f->url, cc, errbuf), (unsigned long long)d->have);
         *again = transient(cc);
     } else if (f->has_size && d->have < f->size) {
         /* The server ended its answer cleanly (a cut is a curl error, above):

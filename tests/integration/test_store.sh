@@ -5,14 +5,16 @@
 # same pull and across pulls), a corrupt blob rejected with both digests,
 # hostile manifests and names, servers that ignore Range or answer 206
 # without Content-Range, manifest sizes that lie, list/show/rm with exact
-# fields, hf.co and direct URL pulls with and without --sha256, a fake
+# fields, hf.co and direct URL pulls with and without --sha256, URL pulls
+# over TLS (SSL_CERT_FILE, https -> http redirects refused), a fake
 # Ollama store listed and served, and the server's /api/pull, /api/tags, /api/delete and the RTMR3
 # event of a model pulled while serving.
 . "$(dirname "$0")/lib.sh"
 
-RP= SERVER_PID=
+RP= SERVER_PID= HP=
 cleanup() {
   [ -n "$SERVER_PID" ] && { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; }
+  [ -n "$HP" ] && { kill "$HP" 2>/dev/null; wait "$HP" 2>/dev/null; }
   [ -n "$RP" ] && { kill "$RP" 2>/dev/null; wait "$RP" 2>/dev/null; }
   if [ "$failures" -ne 0 ] && [ -f "$TMP/serve.err" ]; then echo "server stderr:"; tail -n 20 "$TMP/serve.err"; fi
   rm -rf "$TMP"
@@ -206,6 +208,28 @@ for n in hf.co/org/repo:q8_0 hf.co/org/repo:F32 hf.co/org/nolfs:Q8_0 direct:v1 t
   expect_eq "$(printf '%s\n' "$OUT" | awk -v n="$n" '$1==n {print $2}')" "${SHA:0:12}" "listed $n"
 done
 expect_eq "$(ls "$ST/blobs" | grep -c partial)" "0" "no partial files left"
+
+# --- URL pulls over TLS: SSL_CERT_FILE is honoured; a redirect from https to http is refused ------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>"$TMP/openssl.err" \
+  || { fail "openssl could not make a certificate"; cat "$TMP/openssl.err"; }
+$PY "$HERE/https_redirect.py" --cert "$TMP/tls.crt" --key "$TMP/tls.key" --gguf "$TMP/tiny.gguf" \
+  --http "$R" --portfile "$TMP/hport" >"$TMP/https.err" 2>&1 & HP=$!
+for _ in $(seq 50); do [ -f "$TMP/hport" ] && break; sleep 0.1; done
+HS="https://127.0.0.1:$(cat "$TMP/hport")"
+TS="$TMP/tls-store"
+expect_rc 1 env CCAI_MODELS="$TS" "$CCAI" pull --sha256 "$SHA" "$HS/files/tiny.gguf" --name tls:v0
+expect_contains "$ERR" "GET $HS/files/tiny.gguf: " "an unknown CA: the pull fails"
+expect_rc 0 env CCAI_MODELS="$TS" SSL_CERT_FILE="$TMP/tls.crt" "$CCAI" pull --sha256 "$SHA" "$HS/files/tiny.gguf" --name tls:v1
+expect_eq "$OUT" "pulled tls:v1" "https URL pull with SSL_CERT_FILE"
+expect_rc 0 env CCAI_MODELS="$TS" SSL_CERT_FILE="$TMP/tls.crt" "$CCAI" pull --sha256 "$SHA" "$HS/to-https" --name tls:v2
+expect_eq "$OUT" "pulled tls:v2" "a redirect from https to https is followed"
+before=$(grep -c "GET /files/tiny.gguf " "$TMP/reg.log")
+expect_rc 1 env CCAI_MODELS="$TS" SSL_CERT_FILE="$TMP/tls.crt" "$CCAI" pull --sha256 "$SHA" "$HS/to-http" --name tls:v3
+expect_eq "$(lasterr)" "ccai pull: GET $HS/to-http: refused a redirect from https to $R/files/tiny.gguf (plain http) (0 bytes kept for a resume)" "https -> http redirect refused"
+expect_eq "$(grep -c "GET /files/tiny.gguf " "$TMP/reg.log")" "$before" "nothing was asked of the http server"
+expect_eq "$(ls "$TS/manifests/registry.ollama.ai/library/tls" 2>/dev/null | tr '\n' ' ')" "v1 v2 " "only the good pulls installed"
+kill $HP 2>/dev/null; wait $HP 2>/dev/null; HP=
 
 # --- a fake Ollama store: listed, never modified, served ---------------------------------------------------
 OL="$TMP/ollama"
