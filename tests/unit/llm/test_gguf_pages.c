@@ -92,32 +92,42 @@ static char *big_gguf(uint8_t **buf, size_t *len)
     return dir;
 }
 
-static void test_prefer_huge_pages(void **state)
+/* The 72 MiB GGUF written to *path in *dir, cached in the write's small
+ * folios; *huge: whether this system caches a fresh read in 2 MiB folios.
+ * False (nothing made) on tmpfs. */
+static bool written_small(uint8_t **buf, size_t *len, char **dir, char **path, bool *huge)
 {
-    (void)state;
-    uint8_t *buf;
-    size_t len;
-    char *dir = big_gguf(&buf, &len);
-    if (!dir)
-        skip();
-    char *path = ccai_xasprintf("%s/big.gguf", dir);
-    ccai_err err = {0};
-    write_plain(path, buf, len);
-    bool huge = system_gives_huge_folios(path, len);
-    write_plain(path, buf, len); /* cached again in the write's folios */
+    *dir = big_gguf(buf, len);
+    if (!*dir)
+        return false;
+    *path = ccai_xasprintf("%s/big.gguf", *dir);
+    write_plain(*path, *buf, *len);
+    *huge = system_gives_huge_folios(*path, *len);
+    write_plain(*path, *buf, *len); /* cached again in the write's folios */
+    return true;
+}
 
+/* The file at path opened and read through (all of it resident); *share:
+ * the part in 2 MiB pages then. */
+static gguf_file *open_touched(const char *path, double *share)
+{
     gguf_file *f;
+    ccai_err err = {0};
     assert_int_equal(gguf_open(path, &f, &err), CCAI_OK);
-    const uint8_t *base = f->base;
     volatile uint8_t touch = 0;
     for (size_t i = 0; i < f->size; i += 4096)
         touch ^= f->base[i];
-    double before = gguf_huge_fraction(f->base);
-    print_message("share in 2 MiB pages as the write left it: %.3f\n", before);
-    if (huge && before >= 0.5) {
-        print_message("the write already left 2 MiB folios: nothing to show, skipped\n");
-        huge = false;
-    }
+    *share = gguf_huge_fraction(f->base);
+    return f;
+}
+
+/* gguf_prefer_huge_pages on f (the bytes of buf): same addresses, same
+ * bytes, and where the system has the folios (huge) at least 90% after;
+ * then everything is freed, and the test skipped where it showed nothing. */
+static void mend_and_check(gguf_file *f, uint8_t *buf, size_t len, bool huge, char *dir,
+                           char *path)
+{
+    const uint8_t *base = f->base;
     double after = gguf_prefer_huge_pages(f);
     assert_ptr_equal(f->base, base);
     assert_int_equal(f->size, len);
@@ -139,6 +149,25 @@ static void test_prefer_huge_pages(void **state)
         skip();
 }
 
+static void test_prefer_huge_pages(void **state)
+{
+    (void)state;
+    uint8_t *buf;
+    size_t len;
+    char *dir, *path;
+    bool huge;
+    if (!written_small(&buf, &len, &dir, &path, &huge))
+        skip();
+    double before;
+    gguf_file *f = open_touched(path, &before);
+    print_message("share in 2 MiB pages as the write left it: %.3f\n", before);
+    if (huge && before >= 0.5) {
+        print_message("the write already left 2 MiB folios: nothing to show, skipped\n");
+        huge = false;
+    }
+    mend_and_check(f, buf, len, huge, dir, path);
+}
+
 /* A file mostly but not wholly in 2 MiB pages (three quarters read back
  * fresh, the last quarter still in the write's small folios: as a cached
  * model whose folios were split since) is read again too. With the first
@@ -148,48 +177,23 @@ static void test_partly_small_mended(void **state)
     (void)state;
     uint8_t *buf;
     size_t len;
-    char *dir = big_gguf(&buf, &len);
-    if (!dir)
+    char *dir, *path;
+    bool huge;
+    if (!written_small(&buf, &len, &dir, &path, &huge))
         skip();
-    char *path = ccai_xasprintf("%s/big.gguf", dir);
-    ccai_err err = {0};
-    write_plain(path, buf, len);
-    bool huge = system_gives_huge_folios(path, len);
-    write_plain(path, buf, len);
     int fd = open(path, O_RDONLY);
     assert_true(fd >= 0);
     off_t head = (off_t)(len / 4 * 3) & ~(off_t)((2 << 20) - 1);
     assert_int_equal(posix_fadvise(fd, 0, head, POSIX_FADV_DONTNEED), 0);
     close(fd);
-
-    gguf_file *f;
-    assert_int_equal(gguf_open(path, &f, &err), CCAI_OK);
-    const uint8_t *base = f->base;
-    volatile uint8_t touch = 0;
-    for (size_t i = 0; i < f->size; i += 4096)
-        touch ^= f->base[i];
-    double before = gguf_huge_fraction(f->base);
+    double before;
+    gguf_file *f = open_touched(path, &before);
     print_message("share in 2 MiB pages, the head read back: %.3f\n", before);
     if (huge && (before <= 0.5 || before >= 0.9)) {
         print_message("not between half and 90%%: nothing to show, skipped\n");
         huge = false;
     }
-    double after = gguf_prefer_huge_pages(f);
-    assert_ptr_equal(f->base, base);
-    assert_true(sum_bytes(f->base, f->size) == sum_bytes(buf, len));
-    if (huge) {
-        print_message("share after: %.3f\n", after);
-        assert_true(after >= 0.9);
-    } else {
-        print_message("no 2 MiB page-cache folios on this system: skipped\n");
-    }
-    gguf_close(f);
-    free(buf);
-    tu_rm_rf(dir);
-    free(path);
-    free(dir);
-    if (!huge)
-        skip();
+    mend_and_check(f, buf, len, huge, dir, path);
 }
 
 /* Files under 64 MiB are left alone: the share is whatever it was. */
