@@ -627,8 +627,8 @@ double gguf_huge_fraction(const void *addr)
  * Half was the first choice (a file as a write leaves it: ~0); but the
  * share of a cached model also wears down between runs (here 99.9% ->
  * 73-78% over two hours of other work, no memory pressure), and at 73%
- * Q4_0 decode in the fast memory state read 0.72-0.78 of the bandwidth
- * bound against 0.87 at ~100% (docs/bench.md, "Huge pages"). 0.9 is
+ * Q4_0 decode in the fast memory state read 0.72-0.78 of the read loop's
+ * rate against 0.81-0.84 at 99.9% (docs/bench.md, "Huge pages"). 0.9 is
  * where `ccai bench` warns. */
 #define GGUF_HUGE_WANTED 0.9
 

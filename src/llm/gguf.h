@@ -98,9 +98,9 @@ double gguf_huge_fraction(const void *addr);
  * 2 MiB pages (the page cache held it, or some of it, in small folios: as
  * a write leaves them, or split since), drops it from the cache and reads
  * it again, so that readahead brings it back in 2 MiB folios at the same
- * addresses. Skipped for files
- * under 64 MiB or over half the machine's memory, and where the kernel
- * lacks the calls. A hint: returns the share afterwards (-1: unknown). */
+ * addresses. Skipped for files under 64 MiB or over half the machine's
+ * memory, and where the kernel lacks the calls. A hint: returns the share
+ * afterwards (-1: unknown). */
 double gguf_prefer_huge_pages(gguf_file *f);
 
 const gguf_kv *gguf_find(const gguf_file *f, const char *key);
