@@ -254,6 +254,7 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
                 double pass = llm_bench_bw_pass(bw);
                 sample = pass > sample ? pass : sample;
             }
+            r->gen_bw_samples[i] = sample;
             if (i > 0)
                 r->gen_runs_bw[i - 1] = before > sample ? before : sample;
             before = sample;
@@ -305,6 +306,7 @@ ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_pa
     r->pp_runs = ccai_xcalloc((size_t)p->repeats, sizeof *r->pp_runs);
     r->gen_runs = ccai_xcalloc((size_t)p->repeats, sizeof *r->gen_runs);
     r->gen_runs_bw = ccai_xcalloc((size_t)p->repeats, sizeof *r->gen_runs_bw);
+    r->gen_bw_samples = ccai_xcalloc((size_t)p->repeats + 1, sizeof *r->gen_bw_samples);
     r->gen_runs_fraction = ccai_xcalloc((size_t)p->repeats, sizeof *r->gen_runs_fraction);
 
     if ((rc = run_model(m, pool, k, p, r, err)))
@@ -343,6 +345,7 @@ void llm_bench_result_free(llm_bench_result *r)
     free(r->pp_runs);
     free(r->gen_runs);
     free(r->gen_runs_bw);
+    free(r->gen_bw_samples);
     free(r->gen_runs_fraction);
     memset(r, 0, sizeof *r);
 }
@@ -380,6 +383,7 @@ char *llm_bench_json(const llm_bench_result *r)
     SET("gen_bound_tps", json_real(r->gen_bound_tps));
     SET("gen_bw_fraction", json_real(r->gen_bw_fraction));
     SET("gen_runs_bandwidth_gbs", runs_json(r->gen_runs_bw, r->repeats));
+    SET("gen_bw_samples_gbs", runs_json(r->gen_bw_samples, r->repeats + 1));
     SET("gen_runs_bw_fraction", runs_json(r->gen_runs_fraction, r->repeats));
     SET("gen_best_bound_tps", json_real(r->gen_best_bound_tps));
     SET("gen_best_bw_fraction", json_real(r->gen_best_bw_fraction));
@@ -427,6 +431,13 @@ void llm_bench_print(FILE *f, const llm_bench_result *r)
     for (int i = 0; i < r->repeats; i++)
         fprintf(f, " %.2f GB/s -> %.1f%%%s", r->gen_runs_bw[i], 100 * r->gen_runs_fraction[i],
                 i + 1 < r->repeats ? "," : "\n");
+    for (int i = 0; i < r->repeats; i++) {
+        double a = r->gen_bw_samples[i], b = r->gen_bw_samples[i + 1];
+        if (a > 0 && b > 0 && (a > b ? a / b : b / a) > LLM_BENCH_BW_MOVED)
+            fprintf(f, "  run %d: the bandwidth moved from %.2f to %.2f GB/s around it (this "
+                       "machine's memory changed speed); its bound is the faster\n",
+                    i + 1, a, b);
+    }
     fprintf(f, "best-pass bound    %10.2f tok/s  -> generation at %.1f%% of it\n",
             r->gen_best_bound_tps, 100 * r->gen_best_bw_fraction);
     fprintf(f, "ops per token      %10.3f GOP    (2 x %.3f G non-embedding parameters)\n",

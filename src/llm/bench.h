@@ -77,6 +77,10 @@ ccai_code llm_bench_bandwidth(llm_pool *pool, bool quick, llm_bench_limit *out, 
  * the speed come from the same stretch of time (the host's bandwidth can
  * change by half from one minute to the next on a shared machine). */
 enum { LLM_BENCH_BW_PASSES = 5, LLM_BENCH_BW_SAMPLE = 2 };
+/* Two samples around a generation run further apart than this ratio: the
+ * table says the memory changed speed during it (this VM: ~35 vs 55-61
+ * GB/s, docs/bench.md, "Noise"). */
+#define LLM_BENCH_BW_MOVED 1.25
 typedef struct llm_bench_bw llm_bench_bw;
 ccai_code llm_bench_bw_open(llm_pool *pool, bool quick, llm_bench_bw **out, ccai_err *err);
 /* Returns this pass's rate, GB/s. */
@@ -134,6 +138,10 @@ typedef struct llm_bench_result {
      * to 2x higher or lower (docs/bench.md, "Two bounds"). Per run
      * [repeats], owned: */
     double *gen_runs_bw;             /* GB/s */
+    /* The samples themselves [repeats + 1], owned: sample i was taken
+     * right before run i (and after run i - 1), so gen_runs_bw[i] =
+     * max(gen_bw_samples[i], gen_bw_samples[i + 1]). */
+    double *gen_bw_samples;          /* GB/s */
     double *gen_runs_fraction;       /* gen_runs[i] / (gen_runs_bw[i] / bytes per token) */
     double gen_bound_tps;            /* median of the per-run bounds */
     double gen_bw_fraction;          /* median of gen_runs_fraction */

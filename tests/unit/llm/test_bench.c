@@ -440,9 +440,19 @@ static void check_run_bounds(const json_t *o, size_t repeats)
 {
     const json_t *bw = json_object_get(o, "gen_runs_bandwidth_gbs"),
                  *fr = json_object_get(o, "gen_runs_bw_fraction"),
-                 *gen = json_object_get(o, "gen_runs_tps");
+                 *gen = json_object_get(o, "gen_runs_tps"),
+                 *smp = json_object_get(o, "gen_bw_samples_gbs");
     assert_int_equal(json_array_size(bw), repeats);
     assert_int_equal(json_array_size(fr), repeats);
+    /* One sample before each run and one after the last; a run's bound is
+     * exactly the faster of the two around it. */
+    assert_int_equal(json_array_size(smp), repeats + 1);
+    for (size_t i = 0; i < repeats; i++) {
+        double a = json_number_value(json_array_get(smp, i));
+        double b = json_number_value(json_array_get(smp, i + 1));
+        assert_positive(a, "a bandwidth sample");
+        assert_true(json_number_value(json_array_get(bw, i)) == (a > b ? a : b));
+    }
     double bytes = num(o, "weight_bytes_per_token"), bounds[16], fracs[16];
     assert_true(repeats <= 16);
     for (size_t i = 0; i < repeats; i++) {
@@ -574,6 +584,37 @@ static void test_run_json(void **state)
     free_tiny(&t);
 }
 
+/* The table flags a run whose two bandwidth samples differ by more than
+ * LLM_BENCH_BW_MOVED (the memory changed speed during it), and no other. */
+static void test_print_moved(void **state)
+{
+    (void)state;
+    double pp[2] = {100, 100}, gen[2] = {30, 30}, bw[2] = {50, 34}, fr[2] = {0.6, 0.88};
+    double samples[3] = {30, 50, 34}; /* run 1: 30 -> 50 (moved), run 2: 50 -> 34 (moved) */
+    llm_bench_result r = {.name = "m", .arch = "qwen2", .weight_type = "Q4_0",
+                          .kernels = "avx512", .threads = 2, .repeats = 2, .pp_runs = pp,
+                          .gen_runs = gen, .gen_runs_bw = bw, .gen_bw_samples = samples,
+                          .gen_runs_fraction = fr, .bandwidth = {50, "loads"},
+                          .peak = {900, "vpdpbusd"}, .weights_huge_fraction = -1};
+    for (int round = 0; round < 2; round++) {
+        char *table = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&table, &len);
+        llm_bench_print(f, &r);
+        fclose(f);
+        const char *one = "run 1: the bandwidth moved from 30.00 to 50.00 GB/s";
+        const char *two = "run 2: the bandwidth moved from 50.00 to 34.00 GB/s";
+        if (round == 0) {
+            assert_non_null(strstr(table, one));
+            assert_non_null(strstr(table, two));
+        } else {
+            assert_null(strstr(table, "the bandwidth moved"));
+        }
+        free(table);
+        samples[0] = 45, samples[1] = 50, samples[2] = 42; /* within 1.25 of each other */
+    }
+}
+
 static void test_run_errors(void **state)
 {
     (void)state;
@@ -603,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_attention_tails),
         cmocka_unit_test(test_huge_fraction),
         cmocka_unit_test(test_run_json),
+        cmocka_unit_test(test_print_moved),
         cmocka_unit_test(test_run_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
