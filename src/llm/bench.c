@@ -247,7 +247,6 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
     if (!rc && !(rc = llm_bench_bw_open(pool, p->quick, &bw, err))) {
         uint64_t runs = 0;
         int passes = 0;
-        double before = 0;
         for (int i = 0; i <= p->repeats && !rc; i++) {
             double sample = 0;
             for (int s = 0; s < (p->quick ? 1 : LLM_BENCH_BW_SAMPLE); s++, passes++) {
@@ -255,9 +254,10 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
                 sample = pass > sample ? pass : sample;
             }
             r->gen_bw_samples[i] = sample;
-            if (i > 0)
+            if (i > 0) {
+                double before = r->gen_bw_samples[i - 1];
                 r->gen_runs_bw[i - 1] = before > sample ? before : sample;
-            before = sample;
+            }
             if (i < p->repeats)
                 rc = time_gen(c, pool, tokens, p->n_gen, &r->gen_runs[i], &runs, err);
         }
