@@ -214,15 +214,34 @@ static ccai_code check_params(const llm_bench_params *p, ccai_err *err)
     return CCAI_OK;
 }
 
-/* The model runs: warm-up, the pp repeats, then the gen repeats with the
+bool llm_bench_bw_moved(double a, double b)
+{
+    return a > 0 && b > 0 && (a > b ? a / b : b / a) > LLM_BENCH_BW_MOVED;
+}
+
+/* One bandwidth sample: the best of LLM_BENCH_BW_SAMPLE passes (one pass
+ * now and then reads low when a thread is held up); *passes counts them. */
+static double bw_sample(llm_bench_bw *bw, const llm_bench_params *p, int *passes)
+{
+    double sample = 0;
+    for (int s = 0; s < (p->quick ? 1 : LLM_BENCH_BW_SAMPLE); s++, (*passes)++) {
+        double pass = llm_bench_bw_pass(bw);
+        sample = pass > sample ? pass : sample;
+    }
+    return p->sample_hook ? p->sample_hook(p->sample_arg, sample) : sample;
+}
+
+/* The model runs: warm-up, the pp repeats, then the gen runs with the
  * bandwidth passes between them. The host's memory bandwidth can change by
  * half from one minute to the next (shared machines, docs/bench.md):
  * sampling it across the generation runs, rather than after them, keeps
  * the bound and the speed it bounds from the same stretch of time. Sample
- * i (the best of LLM_BENCH_BW_SAMPLE passes: one pass now and then reads
- * low when a thread is held up) is taken right before generation run i
- * and right after run i - 1, and each run is bounded by the faster of the
- * two samples around it (r->gen_runs_bw). */
+ * i is taken right before generation run i and right after run i - 1, and
+ * each run is bounded by the faster of the two samples around it
+ * (r->gen_runs_bw). Where the two differ by more than LLM_BENCH_BW_MOVED
+ * the memory changed speed during the run and its true bound lies
+ * somewhere between: the run is kept in the report but not counted, and
+ * another is made in its place (at most `repeats` more). */
 static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels *k,
                            const llm_bench_params *p, llm_bench_result *r, ccai_err *err)
 {
@@ -246,25 +265,20 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
     llm_bench_bw *bw;
     if (!rc && !(rc = llm_bench_bw_open(pool, p->quick, &bw, err))) {
         uint64_t runs = 0;
-        int passes = 0;
-        for (int i = 0; i <= p->repeats && !rc; i++) {
-            double sample = 0;
-            for (int s = 0; s < (p->quick ? 1 : LLM_BENCH_BW_SAMPLE); s++, passes++) {
-                double pass = llm_bench_bw_pass(bw);
-                sample = pass > sample ? pass : sample;
-            }
-            r->gen_bw_samples[i] = sample;
-            if (i > 0) {
-                double before = r->gen_bw_samples[i - 1];
-                r->gen_runs_bw[i - 1] = before > sample ? before : sample;
-            }
-            if (i < p->repeats)
-                rc = time_gen(c, pool, tokens, p->n_gen, &r->gen_runs[i], &runs, err);
+        int passes = 0, i = 0;
+        r->gen_bw_samples[0] = bw_sample(bw, p, &passes);
+        for (; !rc && r->gen_counted < p->repeats && i < 2 * p->repeats; i++) {
+            rc = time_gen(c, pool, tokens, p->n_gen, &r->gen_runs[i], &runs, err);
+            double before = r->gen_bw_samples[i], after = bw_sample(bw, p, &passes);
+            r->gen_bw_samples[i + 1] = after;
+            r->gen_runs_bw[i] = before > after ? before : after;
+            r->gen_counted += !llm_bench_bw_moved(before, after);
         }
+        r->gen_done = i;
         while (!p->quick && passes++ < LLM_BENCH_BW_PASSES)
             llm_bench_bw_pass(bw);
         r->bandwidth = llm_bench_bw_close(bw);
-        r->pool_runs_per_token = (double)runs / ((double)p->repeats * p->n_gen);
+        r->pool_runs_per_token = (double)runs / ((double)r->gen_done * p->n_gen);
     }
     free(tokens);
     llm_ctx_free(c);
@@ -272,17 +286,27 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
 }
 
 /* The per-run bounds (the samples around each generation run) and the
- * fractions against them; the medians summarize them. */
-static void run_bounds(llm_bench_result *r, int repeats)
+ * fractions against them; the medians over the counted runs (the steady
+ * ones, or all when none was) summarize them. */
+static void run_bounds(llm_bench_result *r)
 {
-    double *bound = ccai_xcalloc((size_t)repeats, sizeof *bound);
-    for (int i = 0; i < repeats; i++) {
-        bound[i] = r->gen_runs_bw[i] * 1e9 / (double)r->weight_bytes_per_token;
-        r->gen_runs_fraction[i] = r->gen_runs[i] / bound[i];
+    size_t n = (size_t)r->gen_done;
+    double *tps = ccai_xcalloc(n, sizeof *tps), *bound = ccai_xcalloc(n, sizeof *bound),
+           *frac = ccai_xcalloc(n, sizeof *frac);
+    int k = 0;
+    for (int i = 0; i < r->gen_done; i++) {
+        double b = r->gen_runs_bw[i] * 1e9 / (double)r->weight_bytes_per_token;
+        r->gen_runs_fraction[i] = r->gen_runs[i] / b;
+        if (r->gen_counted == 0 ||
+            !llm_bench_bw_moved(r->gen_bw_samples[i], r->gen_bw_samples[i + 1]))
+            tps[k] = r->gen_runs[i], bound[k] = b, frac[k++] = r->gen_runs_fraction[i];
     }
-    r->gen_bound_tps = llm_bench_median(bound, repeats);
-    r->gen_bw_fraction = llm_bench_median(r->gen_runs_fraction, repeats);
+    r->gen_tps = llm_bench_median(tps, k);
+    r->gen_bound_tps = llm_bench_median(bound, k);
+    r->gen_bw_fraction = llm_bench_median(frac, k);
+    free(tps);
     free(bound);
+    free(frac);
 }
 
 ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_params *p,
@@ -304,10 +328,11 @@ ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_pa
     r->threads = llm_pool_size(pool);
     r->n_prompt = p->n_prompt, r->n_gen = p->n_gen, r->repeats = p->repeats;
     r->pp_runs = ccai_xcalloc((size_t)p->repeats, sizeof *r->pp_runs);
-    r->gen_runs = ccai_xcalloc((size_t)p->repeats, sizeof *r->gen_runs);
-    r->gen_runs_bw = ccai_xcalloc((size_t)p->repeats, sizeof *r->gen_runs_bw);
-    r->gen_bw_samples = ccai_xcalloc((size_t)p->repeats + 1, sizeof *r->gen_bw_samples);
-    r->gen_runs_fraction = ccai_xcalloc((size_t)p->repeats, sizeof *r->gen_runs_fraction);
+    size_t most = 2 * (size_t)p->repeats; /* repeats, and one more per moved run */
+    r->gen_runs = ccai_xcalloc(most, sizeof *r->gen_runs);
+    r->gen_runs_bw = ccai_xcalloc(most, sizeof *r->gen_runs_bw);
+    r->gen_bw_samples = ccai_xcalloc(most + 1, sizeof *r->gen_bw_samples);
+    r->gen_runs_fraction = ccai_xcalloc(most, sizeof *r->gen_runs_fraction);
 
     if ((rc = run_model(m, pool, k, p, r, err)))
         goto done;
@@ -316,15 +341,14 @@ ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_pa
     r->pool_run_us = llm_bench_pool_run_us(pool, p->quick);
 
     r->pp_tps = llm_bench_median(r->pp_runs, p->repeats);
-    r->gen_tps = llm_bench_median(r->gen_runs, p->repeats);
     /* Token i of a generation run sits at position GEN_PROMPT + i and reads
      * that many cached positions plus its own: GEN_PROMPT + (n + 1) / 2 on
      * average, and the bytes are linear in it. */
     r->kv_positions = GEN_PROMPT + (p->n_gen + 1) / 2.0;
     r->weight_bytes_per_token = llm_bench_bytes_per_token(m, r->kv_positions);
+    run_bounds(r);
     r->gen_best_bound_tps = r->bandwidth.value * 1e9 / (double)r->weight_bytes_per_token;
     r->gen_best_bw_fraction = r->gen_tps / r->gen_best_bound_tps;
-    run_bounds(r, p->repeats);
     r->params_nonembd = llm_bench_params_nonembd(m);
     r->pp_ops_per_token = 2.0 * (double)r->params_nonembd;
     r->pp_gops = r->pp_tps * r->pp_ops_per_token / 1e9;
@@ -375,16 +399,22 @@ char *llm_bench_json(const llm_bench_result *r)
     SET("pp_tps", json_real(r->pp_tps));
     SET("gen_tps", json_real(r->gen_tps));
     SET("pp_runs_tps", runs_json(r->pp_runs, r->repeats));
-    SET("gen_runs_tps", runs_json(r->gen_runs, r->repeats));
+    SET("gen_runs_tps", runs_json(r->gen_runs, r->gen_done));
+    json_t *moved = json_array();
+    for (int i = 0; i < r->gen_done; i++)
+        json_array_append_new(
+            moved, json_boolean(llm_bench_bw_moved(r->gen_bw_samples[i], r->gen_bw_samples[i + 1])));
+    SET("gen_runs_moved", moved);
+    SET("gen_runs_counted", json_integer(r->gen_counted ? r->gen_counted : r->gen_done));
     SET("bandwidth_gbs", json_real(r->bandwidth.value));
     SET("bandwidth_method", json_string(r->bandwidth.method));
     SET("weight_bytes_per_token", json_integer((json_int_t)r->weight_bytes_per_token));
     SET("kv_positions", json_real(r->kv_positions));
     SET("gen_bound_tps", json_real(r->gen_bound_tps));
     SET("gen_bw_fraction", json_real(r->gen_bw_fraction));
-    SET("gen_runs_bandwidth_gbs", runs_json(r->gen_runs_bw, r->repeats));
-    SET("gen_bw_samples_gbs", runs_json(r->gen_bw_samples, r->repeats + 1));
-    SET("gen_runs_bw_fraction", runs_json(r->gen_runs_fraction, r->repeats));
+    SET("gen_runs_bandwidth_gbs", runs_json(r->gen_runs_bw, r->gen_done));
+    SET("gen_bw_samples_gbs", runs_json(r->gen_bw_samples, r->gen_done + 1));
+    SET("gen_runs_bw_fraction", runs_json(r->gen_runs_fraction, r->gen_done));
     SET("gen_best_bound_tps", json_real(r->gen_best_bound_tps));
     SET("gen_best_bw_fraction", json_real(r->gen_best_bw_fraction));
     SET("params_nonembd", json_integer((json_int_t)r->params_nonembd));
@@ -420,7 +450,7 @@ void llm_bench_print(FILE *f, const llm_bench_result *r)
     fprintf(f, "prompt   (pp%-5d) %10.2f tok/s", r->n_prompt, r->pp_tps);
     print_runs(f, r->pp_runs, r->repeats);
     fprintf(f, "generate (tg%-5d) %10.2f tok/s", r->n_gen, r->gen_tps);
-    print_runs(f, r->gen_runs, r->repeats);
+    print_runs(f, r->gen_runs, r->gen_done);
     fprintf(f, "bandwidth          %10.2f GB/s   (%s, best pass)\n", r->bandwidth.value,
             r->bandwidth.method);
     fprintf(f, "bytes per token    %10.1f MB     (weights + KV at %.1f positions)\n",
@@ -428,15 +458,18 @@ void llm_bench_print(FILE *f, const llm_bench_result *r)
     fprintf(f, "generation bound   %10.2f tok/s  -> generation at %.1f%% of it (median of runs)\n",
             r->gen_bound_tps, 100 * r->gen_bw_fraction);
     fputs("  bandwidth around each run:", f);
-    for (int i = 0; i < r->repeats; i++)
+    for (int i = 0; i < r->gen_done; i++)
         fprintf(f, " %.2f GB/s -> %.1f%%%s", r->gen_runs_bw[i], 100 * r->gen_runs_fraction[i],
-                i + 1 < r->repeats ? "," : "\n");
-    for (int i = 0; i < r->repeats; i++) {
+                i + 1 < r->gen_done ? "," : "\n");
+    for (int i = 0; i < r->gen_done; i++) {
         double a = r->gen_bw_samples[i], b = r->gen_bw_samples[i + 1];
-        if (a > 0 && b > 0 && (a > b ? a / b : b / a) > LLM_BENCH_BW_MOVED)
+        if (llm_bench_bw_moved(a, b))
             fprintf(f, "  run %d: the bandwidth moved from %.2f to %.2f GB/s around it (this "
-                       "machine's memory changed speed); its bound is the faster\n",
-                    i + 1, a, b);
+                       "machine's memory changed speed): %s\n",
+                    i + 1, a, b,
+                    r->gen_counted ? "not counted, run again"
+                                   : "no run was steady, so every run is counted against "
+                                     "the faster sample");
     }
     fprintf(f, "best-pass bound    %10.2f tok/s  -> generation at %.1f%% of it\n",
             r->gen_best_bound_tps, 100 * r->gen_best_bw_fraction);

@@ -78,9 +78,13 @@ ccai_code llm_bench_bandwidth(llm_pool *pool, bool quick, llm_bench_limit *out, 
  * change by half from one minute to the next on a shared machine). */
 enum { LLM_BENCH_BW_PASSES = 5, LLM_BENCH_BW_SAMPLE = 2 };
 /* Two samples around a generation run further apart than this ratio: the
- * table says the memory changed speed during it (this VM: ~35 vs 55-61
- * GB/s, docs/bench.md, "Noise"). */
+ * memory changed speed during the run (this VM: ~35 vs 55-61 GB/s,
+ * docs/bench.md, "Noise"), so its bound is not known; llm_bench_run does
+ * not count such a run and runs another. */
 #define LLM_BENCH_BW_MOVED 1.25
+/* Whether samples a and b (GB/s) differ by more than LLM_BENCH_BW_MOVED;
+ * false when either is not positive (not measured). */
+bool llm_bench_bw_moved(double a, double b);
 typedef struct llm_bench_bw llm_bench_bw;
 ccai_code llm_bench_bw_open(llm_pool *pool, bool quick, llm_bench_bw **out, ccai_err *err);
 /* Returns this pass's rate, GB/s. */
@@ -117,6 +121,11 @@ typedef struct llm_bench_params {
     int repeats;          /* runs of each (-r); the median is reported */
     const char *kernels;  /* NULL / "auto", "scalar", ... */
     bool quick;           /* quick microbenchmarks (tests) */
+    /* Tests: when set, each bandwidth sample around the generation runs
+     * is what this returns for the measured one (a memory that changes
+     * speed on cue). */
+    double (*sample_hook)(void *arg, double measured);
+    void *sample_arg;
 } llm_bench_params;
 
 /* Defaults: threads 0, -p 128, -n 64, -r 3, auto kernels. */
@@ -126,8 +135,14 @@ typedef struct llm_bench_result {
     char *name;                      /* owned */
     const char *arch, *weight_type, *kernels;
     int threads, n_prompt, n_gen, repeats;
-    double *pp_runs, *gen_runs;      /* [repeats] tokens/s, owned */
-    double pp_tps, gen_tps;          /* medians */
+    /* Generation runs made: `repeats` steady ones (the two bandwidth
+     * samples around a run within LLM_BENCH_BW_MOVED of each other) and
+     * one more for each run that was not, at most 2 x repeats in all.
+     * gen_counted of them are steady; when none is, all are counted. */
+    int gen_done, gen_counted;
+    double *pp_runs;                 /* [repeats] tokens/s, owned */
+    double *gen_runs;                /* [gen_done] tokens/s, owned */
+    double pp_tps, gen_tps;          /* medians (gen: of the counted runs) */
     llm_bench_limit bandwidth;       /* GB/s */
     double kv_positions;             /* mean cached positions read per generated token */
     uint64_t weight_bytes_per_token;
@@ -136,15 +151,15 @@ typedef struct llm_bench_result {
      * of them), the faster of the two samples: the best pass of the whole
      * bench can come from another minute, when this VM's bandwidth was up
      * to 2x higher or lower (docs/bench.md, "Two bounds"). Per run
-     * [repeats], owned: */
+     * [gen_done], owned: */
     double *gen_runs_bw;             /* GB/s */
-    /* The samples themselves [repeats + 1], owned: sample i was taken
+    /* The samples themselves [gen_done + 1], owned: sample i was taken
      * right before run i (and after run i - 1), so gen_runs_bw[i] =
      * max(gen_bw_samples[i], gen_bw_samples[i + 1]). */
     double *gen_bw_samples;          /* GB/s */
     double *gen_runs_fraction;       /* gen_runs[i] / (gen_runs_bw[i] / bytes per token) */
-    double gen_bound_tps;            /* median of the per-run bounds */
-    double gen_bw_fraction;          /* median of gen_runs_fraction */
+    double gen_bound_tps;            /* median of the counted runs' bounds */
+    double gen_bw_fraction;          /* median of the counted runs' fractions */
     /* Against the best pass of the whole bench (bandwidth): never higher. */
     double gen_best_bound_tps, gen_best_bw_fraction;
     uint64_t params_nonembd;
@@ -161,7 +176,8 @@ typedef struct llm_bench_result {
 /* Runs the benchmark on m (named `name` in the report): one untimed prompt
  * run (warm-up), `repeats` prompt runs of n_prompt tokens, `repeats`
  * generations of n_gen tokens after a 4-token prompt with bandwidth passes
- * between them, the KV cache emptied before each run, then the peak and
+ * between them (and up to `repeats` more, one for each run during which
+ * the bandwidth moved), the KV cache emptied before each run, then the peak and
  * pool microbenchmarks; tokens are seeded pseudo-random ids (no tokenizer,
  * no sampling). Fills *out (free with llm_bench_result_free). Errors: bad
  * parameters (CCAI_ERR_ARG), unknown kernels, a context or buffer that

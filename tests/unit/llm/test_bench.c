@@ -434,45 +434,62 @@ static double num(const json_t *o, const char *key)
 
 /* The per-run bound: one bandwidth figure and one fraction per generation
  * run (the faster sample around it, never above the best pass), the
- * fractions consistent with the runs' speeds, their medians the headline
- * figures; the best-pass figures beside them. */
-static void check_run_bounds(const json_t *o, size_t repeats)
+ * fractions consistent with the runs' speeds, their medians over the
+ * counted runs (those whose samples did not move, or all when none is
+ * steady) the headline figures; the best-pass figures beside them.
+ * Returns the number of generation runs made. */
+static size_t check_run_bounds(const json_t *o)
 {
     const json_t *bw = json_object_get(o, "gen_runs_bandwidth_gbs"),
                  *fr = json_object_get(o, "gen_runs_bw_fraction"),
                  *gen = json_object_get(o, "gen_runs_tps"),
-                 *smp = json_object_get(o, "gen_bw_samples_gbs");
-    assert_int_equal(json_array_size(bw), repeats);
-    assert_int_equal(json_array_size(fr), repeats);
+                 *smp = json_object_get(o, "gen_bw_samples_gbs"),
+                 *moved = json_object_get(o, "gen_runs_moved");
+    size_t runs = json_array_size(gen), repeats = (size_t)num(o, "repeats");
+    assert_true(runs >= repeats && runs <= 2 * repeats);
+    assert_int_equal(json_array_size(bw), runs);
+    assert_int_equal(json_array_size(fr), runs);
+    assert_int_equal(json_array_size(moved), runs);
     /* One sample before each run and one after the last; a run's bound is
-     * exactly the faster of the two around it. */
-    assert_int_equal(json_array_size(smp), repeats + 1);
-    for (size_t i = 0; i < repeats; i++) {
+     * exactly the faster of the two around it, and it moved exactly when
+     * they are more than LLM_BENCH_BW_MOVED apart. */
+    assert_int_equal(json_array_size(smp), runs + 1);
+    size_t steady = 0;
+    for (size_t i = 0; i < runs; i++) {
         double a = json_number_value(json_array_get(smp, i));
         double b = json_number_value(json_array_get(smp, i + 1));
         assert_positive(a, "a bandwidth sample");
         assert_true(json_number_value(json_array_get(bw, i)) == (a > b ? a : b));
+        bool m = (a > b ? a / b : b / a) > LLM_BENCH_BW_MOVED;
+        assert_true(json_is_true(json_array_get(moved, i)) == m);
+        steady += !m;
     }
-    double bytes = num(o, "weight_bytes_per_token"), bounds[16], fracs[16];
-    assert_true(repeats <= 16);
-    for (size_t i = 0; i < repeats; i++) {
+    /* Runs go on until `repeats` are steady or twice that many were made. */
+    assert_true(steady == repeats || (steady < repeats && runs == 2 * repeats));
+    assert_int_equal(num(o, "gen_runs_counted"), steady ? steady : runs);
+    double bytes = num(o, "weight_bytes_per_token"), bounds[16], fracs[16], tps[16];
+    assert_true(runs <= 16);
+    int k = 0;
+    for (size_t i = 0; i < runs; i++) {
         double b = json_number_value(json_array_get(bw, i));
         assert_positive(b, "a run's bandwidth");
         assert_true(b <= num(o, "bandwidth_gbs") * (1 + 1e-12));
-        bounds[i] = b * 1e9 / bytes;
-        fracs[i] = json_number_value(json_array_get(fr, i));
-        assert_close(fracs[i], json_number_value(json_array_get(gen, i)) / bounds[i],
-                     "a run's fraction");
+        double bound = b * 1e9 / bytes, fr_i = json_number_value(json_array_get(fr, i));
+        double t = json_number_value(json_array_get(gen, i));
+        assert_close(fr_i, t / bound, "a run's fraction");
+        if (steady == 0 || json_is_false(json_array_get(moved, i)))
+            bounds[k] = bound, fracs[k] = fr_i, tps[k++] = t;
     }
-    assert_close(num(o, "gen_bound_tps"), llm_bench_median(bounds, (int)repeats), "run bound");
-    assert_close(num(o, "gen_bw_fraction"), llm_bench_median(fracs, (int)repeats),
-                 "run fraction");
+    assert_close(num(o, "gen_tps"), llm_bench_median(tps, k), "gen median");
+    assert_close(num(o, "gen_bound_tps"), llm_bench_median(bounds, k), "run bound");
+    assert_close(num(o, "gen_bw_fraction"), llm_bench_median(fracs, k), "run fraction");
     assert_close(num(o, "gen_best_bound_tps"),
                  num(o, "bandwidth_gbs") * 1e9 / num(o, "weight_bytes_per_token"), "best bound");
     assert_close(num(o, "gen_best_bw_fraction"), num(o, "gen_tps") / num(o, "gen_best_bound_tps"),
                  "best fraction");
     /* A run's bound is at most the best-pass bound: its fraction is at least. */
     assert_true(num(o, "gen_bw_fraction") >= num(o, "gen_best_bw_fraction") * (1 - 1e-12));
+    return runs;
 }
 
 static void test_run_json(void **state)
@@ -536,10 +553,9 @@ static void test_run_json(void **state)
     assert_close(num(o, "pool_runs_per_token"), 2 * 5 + 1, "pool runs per token");
     const json_t *pp = json_object_get(o, "pp_runs_tps"), *gen = json_object_get(o, "gen_runs_tps");
     assert_int_equal(json_array_size(pp), 1);
-    assert_int_equal(json_array_size(gen), 1);
     assert_close(json_number_value(json_array_get(pp, 0)), num(o, "pp_tps"), "pp median");
-    assert_close(json_number_value(json_array_get(gen, 0)), num(o, "gen_tps"), "gen median");
-    check_run_bounds(o, 1);
+    if (check_run_bounds(o) == 1) /* else the quick passes moved: two runs */
+        assert_close(json_number_value(json_array_get(gen, 0)), num(o, "gen_tps"), "gen median");
     json_decref(o);
     free(text);
 
@@ -562,8 +578,8 @@ static void test_run_json(void **state)
     p.repeats = 3, p.n_threads = 1;
     if (llm_bench_run(t.m, NULL, &p, &r, &err))
         fail_msg("%s", err.msg);
-    for (int which = 0; which < 2; which++) {
-        const double *v = which ? r.gen_runs : r.pp_runs, m = which ? r.gen_tps : r.pp_tps;
+    {
+        const double *v = r.pp_runs, m = r.pp_tps;
         int below = 0, above = 0;
         for (int i = 0; i < 3; i++) {
             assert_positive(v[i], "run");
@@ -577,42 +593,116 @@ static void test_run_json(void **state)
     text = llm_bench_json(&r);
     o = json_loads(text, 0, &jerr);
     assert_non_null(o);
-    check_run_bounds(o, 3);
+    check_run_bounds(o);
     json_decref(o);
     free(text);
     llm_bench_result_free(&r);
     free_tiny(&t);
 }
 
-/* The table flags a run whose two bandwidth samples differ by more than
- * LLM_BENCH_BW_MOVED (the memory changed speed during it), and no other. */
-static void test_print_moved(void **state)
+/* A memory that changes speed on cue: sample i of the generation runs is
+ * script[i] GB/s (the measured value is ignored). */
+typedef struct scripted {
+    const double *v;
+    int n, next;
+} scripted;
+
+static double scripted_sample(void *arg, double measured)
+{
+    (void)measured;
+    scripted *s = arg;
+    assert_true(s->next < s->n);
+    return s->v[s->next++];
+}
+
+static char *table_of(const llm_bench_result *r)
+{
+    char *table = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&table, &len);
+    llm_bench_print(f, r);
+    fclose(f);
+    return table;
+}
+
+/* A run during which the bandwidth moved (its two samples more than
+ * LLM_BENCH_BW_MOVED apart) is reported but not counted, and another is
+ * made; when every run moved, all are counted (at most 2 x repeats). */
+static void test_run_moved(void **state)
 {
     (void)state;
-    double pp[2] = {100, 100}, gen[2] = {30, 30}, bw[2] = {50, 34}, fr[2] = {0.6, 0.88};
-    double samples[3] = {30, 50, 34}; /* run 1: 30 -> 50 (moved), run 2: 50 -> 34 (moved) */
-    llm_bench_result r = {.name = "m", .arch = "qwen2", .weight_type = "Q4_0",
-                          .kernels = "avx512", .threads = 2, .repeats = 2, .pp_runs = pp,
-                          .gen_runs = gen, .gen_runs_bw = bw, .gen_bw_samples = samples,
-                          .gen_runs_fraction = fr, .bandwidth = {50, "loads"},
-                          .peak = {900, "vpdpbusd"}, .weights_huge_fraction = -1};
-    for (int round = 0; round < 2; round++) {
-        char *table = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&table, &len);
-        llm_bench_print(f, &r);
-        fclose(f);
-        const char *one = "run 1: the bandwidth moved from 30.00 to 50.00 GB/s";
-        const char *two = "run 2: the bandwidth moved from 50.00 to 34.00 GB/s";
-        if (round == 0) {
-            assert_non_null(strstr(table, one));
-            assert_non_null(strstr(table, two));
-        } else {
-            assert_null(strstr(table, "the bandwidth moved"));
-        }
-        free(table);
-        samples[0] = 45, samples[1] = 50, samples[2] = 42; /* within 1.25 of each other */
-    }
+    tiny t = make_tiny("Q8_0", false);
+    llm_bench_params p = llm_bench_params_default();
+    p.n_threads = 1, p.n_prompt = 4, p.n_gen = 2, p.repeats = 2, p.quick = true;
+    p.sample_hook = scripted_sample;
+    ccai_err err = {0};
+    llm_bench_result r;
+
+    /* 40 | run 1 | 60 (moved) | run 2 | 60 | run 3 | 30 (moved) | run 4 | 30 */
+    static const double some[] = {40, 60, 60, 30, 30};
+    scripted sc = {some, 5, 0};
+    p.sample_arg = &sc;
+    if (llm_bench_run(t.m, "m", &p, &r, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(sc.next, 5);
+    assert_int_equal(r.gen_done, 4);
+    assert_int_equal(r.gen_counted, 2);
+    for (int i = 0; i < 4; i++)
+        assert_true(r.gen_runs_bw[i] == (i < 2 ? 60 : (i == 2 ? 60 : 30)));
+    double tps[2] = {r.gen_runs[1], r.gen_runs[3]}, fr[2] = {r.gen_runs_fraction[1],
+                                                              r.gen_runs_fraction[3]};
+    assert_true(r.gen_tps == llm_bench_median(tps, 2));
+    assert_true(r.gen_bw_fraction == llm_bench_median(fr, 2));
+    char *text = llm_bench_json(&r);
+    json_error_t jerr;
+    json_t *o = json_loads(text, 0, &jerr);
+    assert_non_null(o);
+    const json_t *moved = json_object_get(o, "gen_runs_moved");
+    assert_int_equal(json_array_size(moved), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(json_is_true(json_array_get(moved, i)) == (i % 2 == 0));
+    assert_int_equal(num(o, "gen_runs_counted"), 2);
+    json_decref(o);
+    free(text);
+    char *table = table_of(&r);
+    assert_non_null(strstr(table, "run 1: the bandwidth moved from 40.00 to 60.00 GB/s"));
+    assert_non_null(strstr(table, "run 3: the bandwidth moved from 60.00 to 30.00 GB/s"));
+    assert_non_null(strstr(table, "not counted, run again"));
+    assert_null(strstr(table, "run 2: the bandwidth moved"));
+    assert_null(strstr(table, "run 4: the bandwidth moved"));
+    free(table);
+    llm_bench_result_free(&r);
+
+    /* Every run moved: four runs, all counted, and the table says so. */
+    static const double all[] = {30, 50, 30, 50, 30};
+    sc = (scripted){all, 5, 0};
+    if (llm_bench_run(t.m, "m", &p, &r, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(sc.next, 5);
+    assert_int_equal(r.gen_done, 4);
+    assert_int_equal(r.gen_counted, 0);
+    assert_true(r.gen_tps == llm_bench_median(r.gen_runs, 4));
+    assert_true(r.gen_bw_fraction == llm_bench_median(r.gen_runs_fraction, 4));
+    table = table_of(&r);
+    assert_non_null(strstr(table, "run 4: the bandwidth moved from 50.00 to 30.00 GB/s"));
+    assert_non_null(strstr(table, "no run was steady"));
+    assert_null(strstr(table, "not counted"));
+    free(table);
+    llm_bench_result_free(&r);
+
+    /* Steady throughout: exactly `repeats` runs. */
+    static const double steady[] = {45, 50, 42};
+    sc = (scripted){steady, 3, 0};
+    if (llm_bench_run(t.m, "m", &p, &r, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(sc.next, 3);
+    assert_int_equal(r.gen_done, 2);
+    assert_int_equal(r.gen_counted, 2);
+    table = table_of(&r);
+    assert_null(strstr(table, "the bandwidth moved"));
+    free(table);
+    llm_bench_result_free(&r);
+    free_tiny(&t);
 }
 
 static void test_run_errors(void **state)
@@ -644,7 +734,7 @@ int main(void)
         cmocka_unit_test(test_attention_tails),
         cmocka_unit_test(test_huge_fraction),
         cmocka_unit_test(test_run_json),
-        cmocka_unit_test(test_print_moved),
+        cmocka_unit_test(test_run_moved),
         cmocka_unit_test(test_run_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
