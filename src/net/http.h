@@ -165,5 +165,9 @@ void ccai_http_stream_reply(ccai_http_stream *s, int status, const char *content
                             const void *body, size_t len);
 /* Compact JSON; body is borrowed. */
 void ccai_http_stream_reply_json(ccai_http_stream *s, int status, const json_t *body);
+/* {"error": "<message>"} as ccai_http_reply_error writes it (bytes that are
+ * not UTF-8 become '?'). */
+void ccai_http_stream_reply_error(ccai_http_stream *s, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

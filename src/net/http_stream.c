@@ -18,6 +18,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/http_struct.h> /* after event2/http.h: major/minor of a request */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,18 @@ void ccai_http_stream_reply(ccai_http_stream *s, int status, const char *content
     }
     pthread_mutex_unlock(&s->mu);
     stream_unref(s);
+}
+
+void ccai_http_stream_reply_error(ccai_http_stream *s, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char *e = ccai_net_error_json(msg);
+    ccai_http_stream_reply(s, status, "application/json", e, strlen(e));
+    free(e);
 }
 
 void ccai_http_stream_reply_json(ccai_http_stream *s, int status, const json_t *body)

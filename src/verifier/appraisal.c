@@ -2,6 +2,7 @@
  * three sources with prepared contexts kept warm, then verify + appraise and
  * the verdict with its binding. */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,6 +39,9 @@ struct ccai_appraiser {
     const tdx_policy *dflt;    /* opts.default_policy (one of pol), or NULL */
     bundle *bundles;
     size_t n_bundles;
+    /* Held by ccai_appraiser_run for the cache and the prepared contexts
+     * it lends out, released while a PCS fetch is waited for. */
+    pthread_mutex_t mu;
     cache_slot cache[CACHE_SLOTS];
     unsigned long tick;
 };
@@ -171,6 +175,7 @@ static ccai_code add_bundle(ccai_appraiser *a, const char *path, ccai_err *err)
 ccai_code ccai_appraiser_new(const ccai_appraiser_opts *o, ccai_appraiser **out, ccai_err *err)
 {
     ccai_appraiser *a = ccai_xcalloc(1, sizeof *a);
+    pthread_mutex_init(&a->mu, NULL);
     a->o = *o;
     a->pcs_url = o->pcs_url ? ccai_xstrdup(o->pcs_url) : NULL;
     a->cache_dir = o->cache_dir ? ccai_xstrdup(o->cache_dir) : NULL;
@@ -213,6 +218,7 @@ void ccai_appraiser_free(ccai_appraiser *a)
     free(a->bundles);
     free(a->pcs_url);
     free(a->cache_dir);
+    pthread_mutex_destroy(&a->mu);
     free(a);
 }
 
@@ -337,8 +343,13 @@ static ccai_code pcs_ctx(ccai_appraiser *a, const tdx_quote *q, time_t now,
     json_t *b = NULL;
     tdx_pcs_opts po = {.base_url = a->pcs_url, .cache_dir = a->cache_dir, .timeout_s = 30};
     ccai_code rc = quote_pck(q, &ext, &ca, err);
-    if (!rc)
+    if (!rc) {
+        /* A cold fetch can take seconds (30 s timeout): other appraisals
+         * go on meanwhile. Nothing borrowed from the cache is held here. */
+        pthread_mutex_unlock(&a->mu);
         rc = tdx_pcs_get_collateral(&po, ext.fmspc, ca, now, &b, err);
+        pthread_mutex_lock(&a->mu);
+    }
     cache_slot *slot = NULL;
     if (!rc && !(rc = cached_ctx(a, b, &slot, err)))
         *cc = slot->cc;
@@ -478,8 +489,9 @@ static void no_collateral(tdx_verify_result *vr, const ccai_err *why)
     vr->failure = *why;
 }
 
-ccai_code ccai_appraiser_run(ccai_appraiser *a, const tee_evidence *ev, time_t now,
-                             json_t **verdict, ccai_err *err)
+/* ccai_appraiser_run with a->mu held. */
+static ccai_code appraise(ccai_appraiser *a, const tee_evidence *ev, time_t now,
+                          json_t **verdict, ccai_err *err)
 {
     *verdict = NULL;
     const tdx_policy *pol = NULL;
@@ -522,5 +534,14 @@ ccai_code ccai_appraiser_run(ccai_appraiser *a, const tee_evidence *ev, time_t n
     }
     tdx_verify_result_free(&vr);
     tdx_quote_free(&q);
+    return rc;
+}
+
+ccai_code ccai_appraiser_run(ccai_appraiser *a, const tee_evidence *ev, time_t now,
+                             json_t **verdict, ccai_err *err)
+{
+    pthread_mutex_lock(&a->mu);
+    ccai_code rc = appraise(a, ev, now, verdict, err);
+    pthread_mutex_unlock(&a->mu);
     return rc;
 }

@@ -54,7 +54,9 @@ typedef struct ccai_appraiser_opts {
     bool trust_simulated;     /* accept the simulated root (tee "tdx-sim") */
 } ccai_appraiser_opts;
 
-/* Not thread-safe: one thread runs the appraisals (the HTTP loop). */
+/* Thread-safe: appraisals from several threads take turns (one at a time,
+ * about a millisecond each with warm collateral), except while one waits
+ * for PCS/PCCS: the others go on meanwhile. */
 typedef struct ccai_appraiser ccai_appraiser;
 
 /* Loads the policies and collateral bundles (errors name the file). */

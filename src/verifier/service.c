@@ -1,9 +1,12 @@
 /* The attestation service's HTTP side (verifier.h "the service"): routes,
  * CORS, the per-client rate limit, tokens and the request log. Handlers run
- * on the HTTP loop thread; an appraisal with warm collateral takes about a
- * millisecond, so it runs there too (a PCS fetch on a cold cache blocks the
- * loop for its duration: see docs/verifier.md). */
+ * on the HTTP loop thread; an attestation is parsed there and appraised on
+ * a worker thread (at most MAX_APPRAISALS at once), which answers through a
+ * deferred reply: an appraisal that waits for PCS/PCCS (a cold cache, up to
+ * its 30 s timeout) holds up neither the loop (health checks, keys, other
+ * clients' rate limits) nor the other appraisals (docs/verifier.md). */
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,9 @@
 #include "verifier/jwt.h"
 #include "verifier/verifier.h"
 
+/* Appraisals running at once; more get 503 with Retry-After. */
+enum { MAX_APPRAISALS = 16 };
+
 struct ccai_verifier {
     ccai_verifier_config cfg;
     ccai_tls *tls;
@@ -28,6 +34,9 @@ struct ccai_verifier {
     ccai_appraiser *appraiser;
     ccai_ratelimit *rl;
     char *issuer;
+    pthread_mutex_t mu;      /* workers, idle */
+    pthread_cond_t idle;     /* signalled when workers drops to 0 */
+    int workers;             /* appraisal threads running */
 };
 
 /* What one request did, for its log line (no content). */
@@ -38,7 +47,10 @@ typedef struct req_log {
     char jti[33];
 } req_log;
 
-static void log_line(const ccai_verifier *v, ccai_http_req *req, int status, const req_log *l)
+/* Any thread: method and path are the request's (copied before a
+ * worker takes it: ccai_http_req belongs to the loop). */
+static void log_text(const ccai_verifier *v, const char *method, const char *path, int status,
+                     const req_log *l)
 {
     if (v->cfg.quiet)
         return;
@@ -47,8 +59,8 @@ static void log_line(const ccai_verifier *v, ccai_http_req *req, int status, con
     char t[32], ts[48];
     ccai_time_format(tv.tv_sec, t);
     snprintf(ts, sizeof ts, "%.19s.%03ldZ", t, (long)(tv.tv_usec / 1000));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:f}", "ts", ts, "method", ccai_http_method(req),
-                          "path", ccai_http_path(req), "status", status, "duration_ms",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:f}", "ts", ts, "method", method,
+                          "path", path, "status", status, "duration_ms",
                           (double)(ccai_now_ns() - l->t0) / 1e6);
     if (l->pass >= 0) {
         json_object_set_new(j, "policy_id", l->policy_id ? json_string(l->policy_id) : json_null());
@@ -62,6 +74,11 @@ static void log_line(const ccai_verifier *v, ccai_http_req *req, int status, con
         fprintf(stderr, "%s\n", s);
     free(s);
     json_decref(j);
+}
+
+static void log_line(const ccai_verifier *v, ccai_http_req *req, int status, const req_log *l)
+{
+    log_text(v, ccai_http_method(req), ccai_http_path(req), status, l);
 }
 
 /* ---- CORS ------------------------------------------------------------------------- */
@@ -163,7 +180,7 @@ static void add_token_claims(const ccai_verifier *v, json_t *c, time_t now, char
 }
 
 /* 403 for strict mode: the failed checks with their reasons. */
-static void reply_rejected(ccai_http_req *req, const json_t *verdict)
+static void reply_rejected(ccai_http_stream *reply, const json_t *verdict)
 {
     const json_t *pol = json_object_get(verdict, "policy");
     const json_t *failed = json_object_get(pol, "failed");
@@ -173,49 +190,113 @@ static void reply_rejected(ccai_http_req *req, const json_t *verdict)
     json_t *j = json_pack("{s:s, s:o}", "error", msg,
                           "failed", failed ? json_deep_copy(failed) : json_array());
     free(msg);
-    ccai_http_reply_json(req, 403, j);
+    ccai_http_stream_reply_json(reply, 403, j);
     json_decref(j);
 }
 
-static int appraise_and_answer(ccai_verifier *v, ccai_http_req *req, const tee_evidence *ev,
-                               bool strict, req_log *l)
+/* One attestation for a worker: the evidence (parsed on the loop) and
+ * what its reply and log line need. */
+typedef struct attest_job {
+    ccai_verifier *v;
+    ccai_http_stream *reply;
+    tee_evidence ev;
+    bool strict;
+    char *method, *path;
+    req_log l;
+} attest_job;
+
+/* Appraises, signs and answers job (on a worker thread). */
+static int appraise_and_answer(attest_job *job)
 {
+    ccai_verifier *v = job->v;
+    req_log *l = &job->l;
     ccai_err err = {0};
     json_t *verdict = NULL;
     time_t now = time(NULL);
-    ccai_code rc = ccai_appraiser_run(v->appraiser, ev, now, &verdict, &err);
+    ccai_code rc = ccai_appraiser_run(v->appraiser, &job->ev, now, &verdict, &err);
     if (rc) {
         int status = rc == CCAI_ERR_PARSE || rc == CCAI_ERR_NOT_FOUND || rc == CCAI_ERR_ARG
                          ? 400 : 500;
-        ccai_http_reply_error(req, status, "%s", err.msg);
-        log_line(v, req, status, l);
+        ccai_http_stream_reply_error(job->reply, status, "%s", err.msg);
+        log_text(v, job->method, job->path, status, l);
         return status;
     }
     const json_t *pol = json_object_get(verdict, "policy");
     l->policy_id = json_string_value(json_object_get(pol, "policy_id"));
     l->pass = json_is_true(json_object_get(verdict, "pass"));
     int status = 200;
-    if (strict && !l->pass) {
+    if (job->strict && !l->pass) {
         status = 403;
-        reply_rejected(req, verdict);
+        reply_rejected(job->reply, verdict);
     } else {
         add_token_claims(v, verdict, now, l->jti);
         char *token = NULL;
         if (ccai_jwt_sign(ccai_keyring_key(v->keys), ccai_keyring_kid(v->keys), verdict, &token,
                           &err)) {
             status = 500;
-            ccai_http_reply_error(req, status, "%s", err.msg);
+            ccai_http_stream_reply_error(job->reply, status, "%s", err.msg);
         } else {
             json_t *j = json_pack("{s:s}", "token", token);
-            ccai_http_reply_json(req, 200, j);
+            ccai_http_stream_reply_json(job->reply, 200, j);
             json_decref(j);
             free(token);
         }
     }
     /* policy_id points into verdict: log before freeing it. */
-    log_line(v, req, status, l);
+    log_text(v, job->method, job->path, status, l);
     json_decref(verdict);
     return status;
+}
+
+static void job_free(attest_job *job)
+{
+    tee_evidence_free(&job->ev);
+    free(job->method);
+    free(job->path);
+    free(job);
+}
+
+static void *appraisal_worker(void *arg)
+{
+    attest_job *job = arg;
+    ccai_verifier *v = job->v;
+    appraise_and_answer(job);
+    job_free(job);
+    pthread_mutex_lock(&v->mu);
+    if (--v->workers == 0)
+        pthread_cond_broadcast(&v->idle);
+    pthread_mutex_unlock(&v->mu);
+    return NULL;
+}
+
+/* Takes one of the MAX_APPRAISALS worker places; false when none is free. */
+static bool take_place(ccai_verifier *v)
+{
+    pthread_mutex_lock(&v->mu);
+    bool ok = v->workers < MAX_APPRAISALS;
+    if (ok)
+        v->workers++;
+    pthread_mutex_unlock(&v->mu);
+    return ok;
+}
+
+/* Starts a detached worker for job in a place taken by take_place; false
+ * (the place given back) when no thread can be started. */
+static bool start_worker(ccai_verifier *v, attest_job *job)
+{
+    pthread_attr_t a;
+    pthread_t t;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    bool ok = pthread_create(&t, &a, appraisal_worker, job) == 0;
+    pthread_attr_destroy(&a);
+    if (!ok) {
+        pthread_mutex_lock(&v->mu);
+        if (--v->workers == 0)
+            pthread_cond_broadcast(&v->idle);
+        pthread_mutex_unlock(&v->mu);
+    }
+    return ok;
 }
 
 static void on_attest(ccai_http_req *req, void *arg)
@@ -236,18 +317,38 @@ static void on_attest(ccai_http_req *req, void *arg)
     }
     size_t len = 0;
     const uint8_t *body = ccai_http_body(req, &len);
-    tee_evidence ev;
+    attest_job *job = ccai_xcalloc(1, sizeof *job);
     ccai_err err = {0};
-    if (tee_evidence_parse((const char *)body, len, &ev, &err)) {
+    if (tee_evidence_parse((const char *)body, len, &job->ev, &err)) {
         status = 400;
         ccai_http_reply_error(req, status, "%s", err.msg);
         log_line(v, req, status, &l);
-    } else {
-        const char *sq = ccai_http_query(req, "strict");
-        bool strict = ev.strict || (sq && (!strcmp(sq, "1") || !strcmp(sq, "true")));
-        appraise_and_answer(v, req, &ev, strict, &l);
+        job_free(job);
+        return;
     }
-    tee_evidence_free(&ev);
+    if (!take_place(v)) {
+        status = 503;
+        ccai_http_set_header(req, "Retry-After", "1");
+        ccai_http_reply_error(req, status, "busy: %d attestations are being appraised; retry "
+                              "in 1 s", MAX_APPRAISALS);
+        log_line(v, req, status, &l);
+        job_free(job);
+        return;
+    }
+    const char *sq = ccai_http_query(req, "strict");
+    job->v = v;
+    job->strict = job->ev.strict || (sq && (!strcmp(sq, "1") || !strcmp(sq, "true")));
+    job->method = ccai_xstrdup(ccai_http_method(req));
+    job->path = ccai_xstrdup(ccai_http_path(req));
+    job->l = l;
+    job->reply = ccai_http_defer(req);
+    if (!start_worker(v, job)) {
+        status = 503;
+        ccai_http_stream_reply_error(job->reply, status, "cannot start an appraisal thread");
+        log_line(v, req, status, &l);
+        job_free(job);
+    }
+    /* Else the worker owns job and answers through job->reply. */
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */
@@ -288,6 +389,8 @@ ccai_code ccai_verifier_new(const ccai_verifier_config *cfg, ccai_verifier **out
 {
     *out = NULL;
     ccai_verifier *v = ccai_xcalloc(1, sizeof *v);
+    pthread_mutex_init(&v->mu, NULL);
+    pthread_cond_init(&v->idle, NULL);
     v->cfg = *cfg;
     if (!v->cfg.listen)
         v->cfg.listen = "127.0.0.1:8444";
@@ -360,10 +463,18 @@ void ccai_verifier_free(ccai_verifier *v)
     if (!v)
         return;
     ccai_http_server_free(v->http);
+    /* Appraisals still running use the appraiser and the keys: wait for
+     * them (their replies go nowhere once the server is gone). */
+    pthread_mutex_lock(&v->mu);
+    while (v->workers > 0)
+        pthread_cond_wait(&v->idle, &v->mu);
+    pthread_mutex_unlock(&v->mu);
     ccai_tls_free(v->tls);
     ccai_keyring_free(v->keys);
     ccai_appraiser_free(v->appraiser);
     ccai_ratelimit_free(v->rl);
     free(v->issuer);
+    pthread_cond_destroy(&v->idle);
+    pthread_mutex_destroy(&v->mu);
     free(v);
 }

@@ -269,6 +269,46 @@ expect_eq "$(jv "$TMP/tp3.claims" "[j['claims']['verified'], j['claims']['steps'
 expect_contains "$(jv "$TMP/tp3.claims" "j['claims']['steps'][0]['detail']")" "127.0.0.1:9" "PCS failure names the URL"
 stop_verifier "$VPID"
 
+# ---- a PCS that answers late holds up neither the loop nor the other requests ---------
+# (appraisals run on worker threads; slow_pcs.py answers only once released)
+$PY "$(dirname "$0")/slow_pcs.py" --portfile "$TMP/pcs.port" --asked "$TMP/pcs.asked" \
+  --release "$TMP/pcs.release" &
+PIDS+=("$!")
+for _ in $(seq 1 100); do [ -s "$TMP/pcs.port" ] && break; sleep 0.05; done
+start_verifier slowpcs --state-dir "$TMP/v6" --trust-simulated --pcs "http://127.0.0.1:$(cat "$TMP/pcs.port")" || finish
+curl -sk -o "$TMP/slow.body" -w '%{http_code}' -H 'content-type: application/json' \
+  --data-binary "@$TMP/ev.json" "https://127.0.0.1:$VPORT/v1/attestation" >"$TMP/slow.code" &
+SLOW=$!
+for _ in $(seq 1 200); do [ -e "$TMP/pcs.asked" ] && break; sleep 0.05; done
+expect_eq "$([ -e "$TMP/pcs.asked" ] && echo asked)" "asked" "the appraisal asked PCS"
+getj --max-time 5 "https://127.0.0.1:$VPORT/healthz"
+expect_eq "$CODE" "200" "health check answered while an appraisal waits for PCS"
+getj --max-time 5 "https://127.0.0.1:$VPORT/jwks.json"
+expect_eq "$CODE" "200" "JWKS answered while an appraisal waits for PCS"
+expect_eq "$([ -s "$TMP/slow.code" ] && echo done || echo waiting)" "waiting" "the appraisal still waits"
+# 15 more fill the 16 appraisal places; the next is turned away with 503
+MORE=()
+for i in $(seq 1 15); do
+  curl -sk -o /dev/null -w '%{http_code}\n' -H 'content-type: application/json' \
+    --data-binary "@$TMP/ev.json" "https://127.0.0.1:$VPORT/v1/attestation" >"$TMP/more.$i" &
+  MORE+=("$!")
+done
+for _ in $(seq 1 200); do [ "$(wc -l <"$TMP/pcs.asked")" -ge 16 ] && break; sleep 0.05; done
+expect_eq "$(wc -l <"$TMP/pcs.asked")" "16" "16 appraisals wait for PCS at once"
+post "$VPORT" /v1/attestation "$TMP/ev.json" --max-time 5
+expect_eq "$CODE" "503" "a 17th appraisal is turned away"
+expect_contains "$(jv "$TMP/body" "j['error']")" "busy: 16 attestations are being appraised" "503 message"
+expect_contains "$HDRS" "retry-after: 1" "503 Retry-After"
+touch "$TMP/pcs.release"
+wait "$SLOW"
+expect_eq "$(cat "$TMP/slow.code")" "200" "the waiting appraisal answers once PCS does"
+for i in $(seq 1 15); do wait "${MORE[$((i - 1))]}"; done
+expect_eq "$(cat "$TMP"/more.* | sort -u | tr -d '\n')" "200" "the other 15 answer too"
+cp "$TMP/slow.body" "$TMP/body"
+token tslow
+expect_eq "$(jv "$TMP/tslow.claims" "[j['claims']['verified'], j['claims']['steps'][0]['name']]")" '[false, "collateral"]' "PCS without collateral fails closed"
+stop_verifier "$VPID"
+
 # ---- a verifier that does not trust the simulated root ------------------------------
 start_verifier untrusting --state-dir "$TMP/v2" --rate 3/min || finish
 post "$VPORT" /v1/attestation "$TMP/ev.json"
