@@ -20,6 +20,7 @@
 #include <event2/http.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -122,6 +123,8 @@ void ccai_net_set_header(ccai_http_req *r, const char *name, const char *value);
 const char *ccai_net_reason(int status);
 /* {"error": msg} with msg made valid UTF-8; the caller frees. */
 char *ccai_net_error_json(const char *msg);
+/* The same for a printf-style message (cut at 511 bytes). */
+char *ccai_net_error_vjson(const char *fmt, va_list ap);
 /* libevent is done with r->ev (or about to be): wipe the body, forget r. */
 void ccai_net_req_finish(ccai_http_req *r);
 /* Forgets r without touching r->ev (which may be gone). */

@@ -563,14 +563,19 @@ void ccai_http_reply_json(ccai_http_req *req, int status, const json_t *body)
     free(txt);
 }
 
-void ccai_http_reply_error(ccai_http_req *req, int status, const char *fmt, ...)
+char *ccai_net_error_vjson(const char *fmt, va_list ap)
 {
     char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return ccai_net_error_json(msg);
+}
+
+void ccai_http_reply_error(ccai_http_req *req, int status, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char *txt = ccai_net_error_vjson(fmt, ap);
     va_end(ap);
-    char *txt = ccai_net_error_json(msg);
     ccai_http_reply(req, status, "application/json", txt, strlen(txt));
     free(txt);
 }

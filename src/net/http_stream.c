@@ -302,12 +302,10 @@ void ccai_http_stream_reply(ccai_http_stream *s, int status, const char *content
 
 void ccai_http_stream_reply_error(ccai_http_stream *s, int status, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char *e = ccai_net_error_vjson(fmt, ap);
     va_end(ap);
-    char *e = ccai_net_error_json(msg);
     ccai_http_stream_reply(s, status, "application/json", e, strlen(e));
     free(e);
 }

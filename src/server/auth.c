@@ -21,7 +21,6 @@
  * check runs on the loop thread, bounded per client address (10 a minute)
  * and overall (5 a second, bursts of 20). Secrets taken from request bodies
  * are wiped once used; none is logged. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +28,7 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
+#include "base/workers.h"
 #include "server/server.h"
 
 enum {
@@ -41,9 +41,7 @@ enum {
 
 typedef struct auth_state {
     ccai_ratelimit *login_rl, *login_all;
-    pthread_mutex_t mu;
-    pthread_cond_t idle;
-    int workers; /* under mu */
+    ccai_workers workers; /* user creations */
 } auth_state;
 
 typedef enum { VIA_NONE, VIA_OFF, VIA_KEY, VIA_SESSION } auth_via;
@@ -373,10 +371,7 @@ static void *create_worker(void *arg)
     free(job->name);
     free(job->path);
     free(job);
-    pthread_mutex_lock(&st->mu);
-    if (--st->workers == 0)
-        pthread_cond_broadcast(&st->idle);
-    pthread_mutex_unlock(&st->mu);
+    ccai_workers_done(&st->workers);
     return NULL;
 }
 
@@ -385,26 +380,8 @@ static void *create_worker(void *arg)
 static bool start_create(ccai_server *s, create_job *job)
 {
     auth_state *st = s->auth_state;
-    pthread_mutex_lock(&st->mu);
-    bool ok = st->workers < MAX_WORKERS;
-    if (ok)
-        st->workers++;
-    pthread_mutex_unlock(&st->mu);
-    if (!ok)
-        return false;
-    pthread_attr_t a;
-    pthread_t t;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    ok = pthread_create(&t, &a, create_worker, job) == 0;
-    pthread_attr_destroy(&a);
-    if (!ok) {
-        pthread_mutex_lock(&st->mu);
-        if (--st->workers == 0)
-            pthread_cond_broadcast(&st->idle);
-        pthread_mutex_unlock(&st->mu);
-    }
-    return ok;
+    return ccai_workers_take(&st->workers) &&
+           ccai_workers_spawn(&st->workers, create_worker, job);
 }
 
 static void on_users_create(ccai_http_req *req, void *arg)
@@ -587,8 +564,7 @@ ccai_code ccai_auth_register(ccai_server *s, ccai_err *err)
     auth_state *st = ccai_xcalloc(1, sizeof *st);
     st->login_rl = ccai_ratelimit_new(LOGIN_PER_MINUTE, LOGIN_PER_MINUTE);
     st->login_all = ccai_ratelimit_new(LOGIN_ALL_PER_MINUTE, LOGIN_ALL_BURST);
-    pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->idle, NULL);
+    ccai_workers_init(&st->workers, MAX_WORKERS);
     s->auth_state = st;
     static const struct {
         const char *method, *path;
@@ -621,12 +597,7 @@ void ccai_auth_free(ccai_server *s)
     auth_state *st = s->auth_state;
     if (!st)
         return;
-    pthread_mutex_lock(&st->mu);
-    while (st->workers > 0)
-        pthread_cond_wait(&st->idle, &st->mu);
-    pthread_mutex_unlock(&st->mu);
-    pthread_mutex_destroy(&st->mu);
-    pthread_cond_destroy(&st->idle);
+    ccai_workers_destroy(&st->workers);
     ccai_ratelimit_free(st->login_rl);
     ccai_ratelimit_free(st->login_all);
     free(st);

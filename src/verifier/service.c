@@ -6,7 +6,6 @@
  * its 30 s timeout) holds up neither the loop (health checks, keys, other
  * clients' rate limits) nor the other appraisals (docs/verifier.md). */
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "base/codec.h"
 #include "base/mem.h"
 #include "base/timeutil.h"
+#include "base/workers.h"
 #include "net/http.h"
 #include "net/tls.h"
 #include "server/server.h"
@@ -34,9 +34,7 @@ struct ccai_verifier {
     ccai_appraiser *appraiser;
     ccai_ratelimit *rl;
     char *issuer;
-    pthread_mutex_t mu;      /* workers, idle */
-    pthread_cond_t idle;     /* signalled when workers drops to 0 */
-    int workers;             /* appraisal threads running */
+    ccai_workers workers;    /* appraisal threads */
 };
 
 /* What one request did, for its log line (no content). */
@@ -262,41 +260,8 @@ static void *appraisal_worker(void *arg)
     ccai_verifier *v = job->v;
     appraise_and_answer(job);
     job_free(job);
-    pthread_mutex_lock(&v->mu);
-    if (--v->workers == 0)
-        pthread_cond_broadcast(&v->idle);
-    pthread_mutex_unlock(&v->mu);
+    ccai_workers_done(&v->workers);
     return NULL;
-}
-
-/* Takes one of the MAX_APPRAISALS worker places; false when none is free. */
-static bool take_place(ccai_verifier *v)
-{
-    pthread_mutex_lock(&v->mu);
-    bool ok = v->workers < MAX_APPRAISALS;
-    if (ok)
-        v->workers++;
-    pthread_mutex_unlock(&v->mu);
-    return ok;
-}
-
-/* Starts a detached worker for job in a place taken by take_place; false
- * (the place given back) when no thread can be started. */
-static bool start_worker(ccai_verifier *v, attest_job *job)
-{
-    pthread_attr_t a;
-    pthread_t t;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    bool ok = pthread_create(&t, &a, appraisal_worker, job) == 0;
-    pthread_attr_destroy(&a);
-    if (!ok) {
-        pthread_mutex_lock(&v->mu);
-        if (--v->workers == 0)
-            pthread_cond_broadcast(&v->idle);
-        pthread_mutex_unlock(&v->mu);
-    }
-    return ok;
 }
 
 static void on_attest(ccai_http_req *req, void *arg)
@@ -326,7 +291,7 @@ static void on_attest(ccai_http_req *req, void *arg)
         job_free(job);
         return;
     }
-    if (!take_place(v)) {
+    if (!ccai_workers_take(&v->workers)) {
         status = 503;
         ccai_http_set_header(req, "Retry-After", "1");
         ccai_http_reply_error(req, status, "busy: %d attestations are being appraised; retry "
@@ -342,7 +307,7 @@ static void on_attest(ccai_http_req *req, void *arg)
     job->path = ccai_xstrdup(ccai_http_path(req));
     job->l = l;
     job->reply = ccai_http_defer(req);
-    if (!start_worker(v, job)) {
+    if (!ccai_workers_spawn(&v->workers, appraisal_worker, job)) {
         status = 503;
         ccai_http_stream_reply_error(job->reply, status, "cannot start an appraisal thread");
         log_line(v, req, status, &l);
@@ -389,8 +354,7 @@ ccai_code ccai_verifier_new(const ccai_verifier_config *cfg, ccai_verifier **out
 {
     *out = NULL;
     ccai_verifier *v = ccai_xcalloc(1, sizeof *v);
-    pthread_mutex_init(&v->mu, NULL);
-    pthread_cond_init(&v->idle, NULL);
+    ccai_workers_init(&v->workers, MAX_APPRAISALS);
     v->cfg = *cfg;
     if (!v->cfg.listen)
         v->cfg.listen = "127.0.0.1:8444";
@@ -465,16 +429,12 @@ void ccai_verifier_free(ccai_verifier *v)
     ccai_http_server_free(v->http);
     /* Appraisals still running use the appraiser and the keys: wait for
      * them (their replies go nowhere once the server is gone). */
-    pthread_mutex_lock(&v->mu);
-    while (v->workers > 0)
-        pthread_cond_wait(&v->idle, &v->mu);
-    pthread_mutex_unlock(&v->mu);
+    ccai_workers_wait_idle(&v->workers);
     ccai_tls_free(v->tls);
     ccai_keyring_free(v->keys);
     ccai_appraiser_free(v->appraiser);
     ccai_ratelimit_free(v->rl);
     free(v->issuer);
-    pthread_cond_destroy(&v->idle);
-    pthread_mutex_destroy(&v->mu);
+    ccai_workers_destroy(&v->workers);
     free(v);
 }

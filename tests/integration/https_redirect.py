@@ -10,6 +10,8 @@ Usage: https_redirect.py --cert F --key F --gguf F --http HTTP_BASE --portfile F
 """
 import argparse, http.server, ssl
 
+from loopback import serve
+
 ap = argparse.ArgumentParser()
 for name in ('--cert', '--key', '--gguf', '--http', '--portfile'):
     ap.add_argument(name, required=True)
@@ -38,12 +40,6 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(a.cert, a.key)
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-with open(a.portfile + '.tmp', 'w') as f:
-    f.write(str(srv.server_address[1]))
-import os
-os.rename(a.portfile + '.tmp', a.portfile)
-srv.serve_forever()
+serve(H, a.portfile, ctx)

@@ -33,6 +33,8 @@ Usage: registry_server.py --gguf FILE --portfile F --log F [--drop-after N] [--s
 """
 import argparse, hashlib, http.server, json, socket, threading
 
+from loopback import send_body, serve
+
 ap = argparse.ArgumentParser()
 ap.add_argument('--gguf', required=True)
 ap.add_argument('--portfile', required=True)
@@ -170,16 +172,6 @@ class H(http.server.BaseHTTPRequestHandler):
             self.wfile.write(out)
 
     def not_found(self):
-        body = b'{"errors":[{"code":"NOT_FOUND"}]}'
-        self.send_response(404)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, 404, b'{"errors":[{"code":"NOT_FOUND"}]}')
 
-srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-with open(a.portfile + '.tmp', 'w') as f:
-    f.write(str(srv.server_address[1]))
-import os
-os.rename(a.portfile + '.tmp', a.portfile)
-srv.serve_forever()
+serve(H, a.portfile)

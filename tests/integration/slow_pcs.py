@@ -8,6 +8,8 @@ Usage: slow_pcs.py --portfile F --asked F --release F
 """
 import argparse, http.server, os, time
 
+from loopback import send_body, serve
+
 ap = argparse.ArgumentParser()
 for name in ('--portfile', '--asked', '--release'):
     ap.add_argument(name, required=True)
@@ -24,16 +26,7 @@ class H(http.server.BaseHTTPRequestHandler):
         deadline = time.time() + 30
         while not os.path.exists(a.release) and time.time() < deadline:
             time.sleep(0.02)
-        body = b'{"error": "no such FMSPC"}'
-        self.send_response(404)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_body(self, 404, b'{"error": "no such FMSPC"}')
 
 
-srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-with open(a.portfile + '.tmp', 'w') as f:
-    f.write(str(srv.server_address[1]))
-os.rename(a.portfile + '.tmp', a.portfile)
-srv.serve_forever()
+serve(H, a.portfile)
