@@ -124,7 +124,7 @@ const char *ccai_net_reason(int status);
 /* {"error": msg} with msg made valid UTF-8; the caller frees. */
 char *ccai_net_error_json(const char *msg);
 /* The same for a printf-style message (cut at 511 bytes). */
-char *ccai_net_error_vjson(const char *fmt, va_list ap);
+char *ccai_net_error_vjson(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* libevent is done with r->ev (or about to be): wipe the body, forget r. */
 void ccai_net_req_finish(ccai_http_req *r);
 /* Forgets r without touching r->ev (which may be gone). */
