@@ -92,18 +92,26 @@ static char *big_gguf(uint8_t **buf, size_t *len)
     return dir;
 }
 
-/* The 72 MiB GGUF written to *path in *dir, cached in the write's small
- * folios; *huge: whether this system caches a fresh read in 2 MiB folios.
- * False (nothing made) on tmpfs. */
-static bool written_small(uint8_t **buf, size_t *len, char **dir, char **path, bool *huge)
+/* The 72 MiB GGUF's bytes (buf, len) written to path in dir; huge: whether
+ * this system caches a fresh read in 2 MiB folios. */
+typedef struct small_file {
+    uint8_t *buf;
+    size_t len;
+    char *dir, *path;
+    bool huge;
+} small_file;
+
+/* The file written and cached in the write's small folios; false (nothing
+ * made) on tmpfs. */
+static bool written_small(small_file *sf)
 {
-    *dir = big_gguf(buf, len);
-    if (!*dir)
+    sf->dir = big_gguf(&sf->buf, &sf->len);
+    if (!sf->dir)
         return false;
-    *path = ccai_xasprintf("%s/big.gguf", *dir);
-    write_plain(*path, *buf, *len);
-    *huge = system_gives_huge_folios(*path, *len);
-    write_plain(*path, *buf, *len); /* cached again in the write's folios */
+    sf->path = ccai_xasprintf("%s/big.gguf", sf->dir);
+    write_plain(sf->path, sf->buf, sf->len);
+    sf->huge = system_gives_huge_folios(sf->path, sf->len);
+    write_plain(sf->path, sf->buf, sf->len); /* cached again in the write's folios */
     return true;
 }
 
@@ -121,12 +129,13 @@ static gguf_file *open_touched(const char *path, double *share)
     return f;
 }
 
-/* gguf_prefer_huge_pages on f (the bytes of buf): same addresses, same
- * bytes, and where the system has the folios (huge) at least 90% after;
- * then everything is freed, and the test skipped where it showed nothing. */
-static void mend_and_check(gguf_file *f, uint8_t *buf, size_t len, bool huge, char *dir,
-                           char *path)
+/* gguf_prefer_huge_pages on f (sf's file): same addresses, same bytes, and
+ * where the system has the folios (huge) at least 90% after; then
+ * everything is freed, and the test skipped where it showed nothing. */
+static void mend_and_check(gguf_file *f, small_file *sf, bool huge)
 {
+    const uint8_t *buf = sf->buf;
+    size_t len = sf->len;
     const uint8_t *base = f->base;
     double after = gguf_prefer_huge_pages(f);
     assert_ptr_equal(f->base, base);
@@ -141,10 +150,10 @@ static void mend_and_check(gguf_file *f, uint8_t *buf, size_t len, bool huge, ch
         assert_true(after >= 0.9);
     }
     gguf_close(f);
-    free(buf);
-    tu_rm_rf(dir);
-    free(path);
-    free(dir);
+    free(sf->buf);
+    tu_rm_rf(sf->dir);
+    free(sf->path);
+    free(sf->dir);
     if (!huge)
         skip();
 }
@@ -152,20 +161,16 @@ static void mend_and_check(gguf_file *f, uint8_t *buf, size_t len, bool huge, ch
 static void test_prefer_huge_pages(void **state)
 {
     (void)state;
-    uint8_t *buf;
-    size_t len;
-    char *dir, *path;
-    bool huge;
-    if (!written_small(&buf, &len, &dir, &path, &huge))
+    small_file sf;
+    if (!written_small(&sf))
         skip();
     double before;
-    gguf_file *f = open_touched(path, &before);
+    gguf_file *f = open_touched(sf.path, &before);
     print_message("share in 2 MiB pages as the write left it: %.3f\n", before);
-    if (huge && before >= 0.5) {
+    bool show = sf.huge && before < 0.5;
+    if (sf.huge && !show)
         print_message("the write already left 2 MiB folios: nothing to show, skipped\n");
-        huge = false;
-    }
-    mend_and_check(f, buf, len, huge, dir, path);
+    mend_and_check(f, &sf, show);
 }
 
 /* A file mostly but not wholly in 2 MiB pages (three quarters read back
@@ -175,25 +180,21 @@ static void test_prefer_huge_pages(void **state)
 static void test_partly_small_mended(void **state)
 {
     (void)state;
-    uint8_t *buf;
-    size_t len;
-    char *dir, *path;
-    bool huge;
-    if (!written_small(&buf, &len, &dir, &path, &huge))
+    small_file sf;
+    if (!written_small(&sf))
         skip();
-    int fd = open(path, O_RDONLY);
+    int fd = open(sf.path, O_RDONLY);
     assert_true(fd >= 0);
-    off_t head = (off_t)(len / 4 * 3) & ~(off_t)((2 << 20) - 1);
+    off_t head = (off_t)(sf.len / 4 * 3) & ~(off_t)((2 << 20) - 1);
     assert_int_equal(posix_fadvise(fd, 0, head, POSIX_FADV_DONTNEED), 0);
     close(fd);
     double before;
-    gguf_file *f = open_touched(path, &before);
+    gguf_file *f = open_touched(sf.path, &before);
     print_message("share in 2 MiB pages, the head read back: %.3f\n", before);
-    if (huge && (before <= 0.5 || before >= 0.9)) {
+    bool show = sf.huge && before > 0.5 && before < 0.9;
+    if (sf.huge && !show)
         print_message("not between half and 90%%: nothing to show, skipped\n");
-        huge = false;
-    }
-    mend_and_check(f, buf, len, huge, dir, path);
+    mend_and_check(f, &sf, show);
 }
 
 /* Files under 64 MiB are left alone: the share is whatever it was. */
