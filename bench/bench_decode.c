@@ -1,7 +1,7 @@
 /* bench_decode: where a decode token's time goes against the memory's
  * limit (docs/bench.md, "Where things stand").
  *
- *   bench_decode MODEL [THREADS [ROUNDS]]     (defaults 2 and 20)
+ *   bench_decode MODEL [THREADS [ROUNDS [SPLIT_GBS]]]   (defaults 2 and 20)
  *
  * Each round measures, back to back so that they share the machine's
  * state of the moment (this VM's bandwidth changes by 2x from minute to
@@ -21,7 +21,12 @@
  * what the serial steps and hand-offs cost. Then the medians, and the
  * products split by run (a layer's q/k/v, o, gate/up and down, and the
  * output) and weight type over all rounds: MB a token and GB/s (which
- * shapes stream worse: e.g. the K types' n = 1536 rows, docs/bench.md). */
+ * shapes stream worse: e.g. the K types' n = 1536 rows, docs/bench.md).
+ * With SPLIT_GBS the medians and the split are given twice: over the
+ * rounds whose first loop pass read at least that many GB/s and over the
+ * others (this VM's two memory states, docs/bench.md "Noise"; the state is
+ * known before the round's products run, so the round is classed by its
+ * loop before them). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -88,11 +93,12 @@ static void prod_run(llm_pool *p, prod_job *j)
     llm_pool_run_chunked(p, g, (g + chunks - 1) / chunks, prod_rows, j);
 }
 
-/* Per run of a layer (q/k/v, o, gate/up, down) and the output, and per
- * weight type of the run's first matrix, over all rounds: seconds and bytes
- * of the product runs. */
+/* Per class of rounds (all, or the two sides of SPLIT_GBS), per run of a
+ * layer (q/k/v, o, gate/up, down) and the output, and per weight type of
+ * the run's first matrix: seconds and bytes of the product runs. */
 static const char *const RUN_NAME[5] = {"q/k/v", "o", "gate/up", "down", "output"};
-static double type_s[5][TYPE_IDS], type_bytes[5][TYPE_IDS];
+static double type_s[2][5][TYPE_IDS], type_bytes[2][5][TYPE_IDS];
+static int round_class; /* the class the current round's runs count in */
 
 static void timed_run(llm_pool *p, prod_job *j, int run, double *bytes)
 {
@@ -101,8 +107,8 @@ static void timed_run(llm_pool *p, prod_job *j, int run, double *bytes)
     for (int i = 0; i < j->n; i++)
         b += (double)j->W[i]->rows * (double)j->W[i]->row_bytes;
     uint32_t t = j->W[0]->type < TYPE_IDS ? j->W[0]->type : 0;
-    type_s[run][t] += now_s() - t0;
-    type_bytes[run][t] += b;
+    type_s[round_class][run][t] += now_s() - t0;
+    type_bytes[round_class][run][t] += b;
     *bytes += b;
 }
 
@@ -182,13 +188,15 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: bench_decode MODEL [THREADS [ROUNDS]]\n");
+    if (argc < 2 || argc > 5) {
+        fprintf(stderr, "usage: bench_decode MODEL [THREADS [ROUNDS [SPLIT_GBS]]]\n");
         return 2;
     }
     int threads = argc > 2 ? atoi(argv[2]) : 2, rounds = argc > 3 ? atoi(argv[3]) : 20;
-    if (threads < 1 || threads > 256 || rounds < 1 || rounds > 10000) {
-        fprintf(stderr, "bench_decode: threads 1..256, rounds 1..10000\n");
+    double split = argc > 4 ? atof(argv[4]) : 0;
+    if (threads < 1 || threads > 256 || rounds < 1 || rounds > 10000 || !(split >= 0) ||
+        split > 1e4) {
+        fprintf(stderr, "bench_decode: threads 1..256, rounds 1..10000, split 0..10000 GB/s\n");
         return 2;
     }
     ccai_err err = {0};
@@ -225,11 +233,14 @@ int main(int argc, char **argv)
     printf("model %s, %d threads, %s kernels, weights in 2 MiB pages: %.1f%%\n", argv[1],
            llm_pool_size(p), k->name, 100 * gguf_huge_fraction(m->file->base));
     printf("round  loop GB/s  products GB/s (/loop)  tokens GB/s (/loop, /products)  rt ns\n");
-    double *col[4];
-    for (int i = 0; i < 4; i++)
-        col[i] = calloc((size_t)rounds, sizeof(double));
+    double *col[2][4]; /* per class: loop, products / loop, tokens / loop, rt */
+    int n_class[2] = {0, 0};
+    for (int q = 0; q < 2; q++)
+        for (int i = 0; i < 4; i++)
+            col[q][i] = calloc((size_t)rounds, sizeof(double));
     for (int r = 0; r < rounds; r++) {
         double before = best_pass(bw);
+        round_class = split > 0 && before < split;
         double t0 = now_s(), bytes = 0;
         for (int i = 0; i < PASSES; i++)
             bytes += products(m, p, k, act_e, act_f, y);
@@ -245,20 +256,33 @@ int main(int argc, char **argv)
         printf("%5d  %9.1f  %13.1f (%.3f)  %11.1f (%.3f, %.3f)  %5.0f\n", r + 1, loop, prod,
                prod / loop, toks, toks / loop, toks / prod, rt);
         fflush(stdout);
-        col[0][r] = loop, col[1][r] = prod / loop, col[2][r] = toks / loop, col[3][r] = rt;
+        double **cc = col[round_class];
+        int n = n_class[round_class]++;
+        cc[0][n] = loop, cc[1][n] = prod / loop, cc[2][n] = toks / loop, cc[3][n] = rt;
     }
-    printf("median loop %.1f GB/s, products %.3f of it, tokens %.3f, round trip %.0f ns\n",
-           median(col[0], rounds), median(col[1], rounds), median(col[2], rounds),
-           median(col[3], rounds));
-    printf("products by run and type (all rounds): MB a token, GB/s\n");
-    for (int r = 0; r < 5; r++)
-        for (int t = 0; t < TYPE_IDS; t++)
-            if (type_bytes[r][t] > 0)
-                printf("  %-8s %-5s %7.1f %6.1f\n", RUN_NAME[r], ggml_type_name((uint32_t)t),
-                       type_bytes[r][t] / (rounds * PASSES) / 1e6,
-                       type_bytes[r][t] / type_s[r][t] / 1e9);
-    for (int i = 0; i < 4; i++)
-        free(col[i]);
+    for (int q = 0; q < 2; q++) {
+        int n = n_class[q];
+        if (n == 0)
+            continue;
+        char what[64] = "all rounds";
+        if (split > 0)
+            snprintf(what, sizeof what, "%d rounds with the loop %s %.1f GB/s", n,
+                     q ? "below" : "at or above", split);
+        printf("%s: median loop %.1f GB/s, products %.3f of it, tokens %.3f, round trip %.0f "
+               "ns\n",
+               what, median(col[q][0], n), median(col[q][1], n), median(col[q][2], n),
+               median(col[q][3], n));
+        printf("products by run and type (%s): MB a token, GB/s\n", what);
+        for (int r = 0; r < 5; r++)
+            for (int t = 0; t < TYPE_IDS; t++)
+                if (type_bytes[q][r][t] > 0)
+                    printf("  %-8s %-5s %7.1f %6.1f\n", RUN_NAME[r], ggml_type_name((uint32_t)t),
+                           type_bytes[q][r][t] / (n * PASSES) / 1e6,
+                           type_bytes[q][r][t] / type_s[q][r][t] / 1e9);
+    }
+    for (int q = 0; q < 2; q++)
+        for (int i = 0; i < 4; i++)
+            free(col[q][i]);
     for (int f = 0; f < 3; f++)
         free(act_e[f]), free(act_f[f]);
     free(x);
