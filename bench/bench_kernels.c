@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/rng.h"
 #include "llm/kernels/kernels.h"
 
 enum { N = 4096, GEMM_ROWS = 128, GEMM_COLS = 64, GEMV_ROWS = 256 };
@@ -51,22 +52,10 @@ static double cpu_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void fill_normal(float *x, size_t n, uint64_t seed)
 {
-    for (size_t i = 0; i < n; i++) {
-        double z = -6.0;
-        for (int k = 0; k < 12; k++)
-            z += (double)(rng_next(&seed) >> 11) / 9007199254740992.0;
-        x[i] = (float)z;
-    }
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)ccai_rng_normal(&seed, 0.0, 1.0);
 }
 
 static void *xmalloc(size_t n)

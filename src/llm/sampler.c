@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "base/rng.h"
 
 typedef struct cand {
     float logit;
@@ -44,14 +45,6 @@ llm_sampler_params llm_sampler_params_default(void)
         .repeat_last_n = 64,
         .seed = 0,
     };
-}
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
 }
 
 static uint64_t rotl(uint64_t x, int k)
@@ -86,9 +79,11 @@ llm_sampler *llm_sampler_new(const llm_sampler_params *params, size_t n_vocab)
     s->cand = ccai_xmalloc(s->n_vocab * sizeof *s->cand);
     s->prob = ccai_xmalloc(s->n_vocab * sizeof *s->prob);
     s->stamp = ccai_xcalloc(s->n_vocab, sizeof *s->stamp);
+    /* xoshiro's state from splitmix64 of the seed, as its authors advise:
+     * never all zero, whatever the seed. */
     uint64_t x = s->par.seed;
     for (int i = 0; i < 4; i++)
-        s->rng[i] = splitmix64(&x);
+        s->rng[i] = ccai_rng_next(&x);
     return s;
 }
 

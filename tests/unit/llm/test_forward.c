@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "base/rng.h"
 #include "llm/gguf_write.h"
 #include "llm/model.h"
 #include "llm/quant.h"
@@ -46,18 +47,11 @@ static uint32_t cfg_n_rot(const gen_cfg *g)
     return g->n_rot ? g->n_rot : cfg_head_dim(g);
 }
 
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [-1, 1). */
+/* Uniform in [-1, 1). Doubling the [0, 1) draw is exact, so this is the
+ * top 53 bits times 2^-52, less 1, as the generated models always were. */
 static float uniform(uint64_t *s)
 {
-    return (float)((double)(next_u64(s) >> 11) * 0x1.0p-52 - 1.0);
+    return (float)(2.0 * ccai_rng_uniform(s) - 1.0);
 }
 
 /* A [cols x rows] matrix, uniform in +-scale, stored as type. */
@@ -408,7 +402,7 @@ static void sequence(const gen_cfg *g, int32_t *toks, size_t n)
 {
     uint64_t s = g->seed ^ 0x5eed;
     for (size_t i = 0; i < n; i++)
-        toks[i] = (int32_t)(next_u64(&s) % g->n_vocab);
+        toks[i] = (int32_t)(ccai_rng_next(&s) % g->n_vocab);
 }
 
 /* Engine against the reference on the same (dequantized) weights: the largest

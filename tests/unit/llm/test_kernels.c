@@ -11,25 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "llm/kernels/kernels.h"
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Approximately normal (Irwin-Hall: 12 uniforms less 6); no libm. */
+/* n approximately normal values from seed (ccai_rng_normal), as floats. */
 static void fill_normal(float *x, int64_t n, uint64_t seed, double mean, double sd)
 {
-    for (int64_t i = 0; i < n; i++) {
-        double z = -6.0;
-        for (int k = 0; k < 12; k++)
-            z += (double)(rng_next(&seed) >> 11) / 9007199254740992.0;
-        x[i] = (float)(mean + sd * z);
-    }
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)ccai_rng_normal(&seed, mean, sd);
 }
 
 static double maxd(double a, double b)

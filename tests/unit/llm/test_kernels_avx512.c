@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "llm/kernels/avx512_internal.h"
 
 static const uint32_t TYPES[] = {
@@ -60,28 +61,6 @@ static variants get_variants(void)
         print_message("no AVX-512 VNNI: only the variant without it is tested\n");
     }
     return v;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static int rand_in(uint64_t *s, int lo, int hi)
-{
-    return lo + (int)(rng_next(s) % (uint64_t)(hi - lo + 1));
-}
-
-/* Approximately normal (Irwin-Hall); no libm. */
-static float normal(uint64_t *s, double mean, double sd)
-{
-    double z = -6.0;
-    for (int k = 0; k < 12; k++)
-        z += (double)(rng_next(s) >> 11) / 9007199254740992.0;
-    return (float)(mean + sd * z);
 }
 
 static bool is_float_type(uint32_t t)
@@ -132,7 +111,7 @@ static void exact_weights(uint32_t type, int64_t n, uint8_t *row, codes cm, uint
 {
     if (is_float_type(type)) {
         for (int64_t i = 0; i < n; i++) {
-            float v = (float)rand_in(s, -8, 8);
+            float v = (float)ccai_rng_int(s, -8, 8);
             if (type == GGML_TYPE_F32)
                 memcpy(row + 4 * i, &v, 4);
             else
@@ -142,13 +121,13 @@ static void exact_weights(uint32_t type, int64_t n, uint8_t *row, codes cm, uint
     }
     size_t bytes = row_bytes(type, n), bsz = row_bytes(type, ggml_blck_size(type));
     for (size_t i = 0; i < bytes; i++)
-        row[i] = cm == CODES_RANDOM ? (uint8_t)rng_next(s) : cm == CODES_ONES ? 0xff : 0x00;
+        row[i] = cm == CODES_RANDOM ? (uint8_t)ccai_rng_next(s) : cm == CODES_ONES ? 0xff : 0x00;
     int d_at, m_at;
     scale_fields(type, &d_at, &m_at);
     for (size_t off = 0; off < bytes; off += bsz) {
-        put16(row + off + d_at, (uint16_t)(scale | (rng_next(s) & 1 ? 0x8000 : 0)));
+        put16(row + off + d_at, (uint16_t)(scale | (ccai_rng_next(s) & 1 ? 0x8000 : 0)));
         if (m_at >= 0)
-            put16(row + off + m_at, (uint16_t)(scale | (rng_next(s) & 1 ? 0x8000 : 0)));
+            put16(row + off + m_at, (uint16_t)(scale | (ccai_rng_next(s) & 1 ? 0x8000 : 0)));
     }
 }
 
@@ -158,14 +137,14 @@ static void exact_act(uint32_t type, int64_t n, uint8_t *out, int amax, uint64_t
     switch (llm_act_for(type)) {
     case LLM_ACT_F32:
         for (int64_t i = 0; i < n; i++)
-            ((float *)out)[i] = (float)rand_in(s, -8, 8);
+            ((float *)out)[i] = (float)ccai_rng_int(s, -8, 8);
         return;
     case LLM_ACT_Q8_1: {
         block_act_q8_1 *a = (block_act_q8_1 *)out;
         for (int64_t b = 0; b < n / 32; b++) {
             int sum = 0;
             for (int j = 0; j < 32; j++) {
-                a[b].qs[j] = (int8_t)rand_in(s, -amax, amax);
+                a[b].qs[j] = (int8_t)ccai_rng_int(s, -amax, amax);
                 sum += a[b].qs[j];
             }
             a[b].d = 0.0625f;
@@ -179,7 +158,7 @@ static void exact_act(uint32_t type, int64_t n, uint8_t *out, int amax, uint64_t
             for (int g = 0; g < 16; g++) {
                 int sum = 0;
                 for (int j = 16 * g; j < 16 * g + 16; j++) {
-                    a[b].qs[j] = (int8_t)rand_in(s, -amax, amax);
+                    a[b].qs[j] = (int8_t)ccai_rng_int(s, -amax, amax);
                     sum += a[b].qs[j];
                 }
                 a[b].bsums[g] = (int16_t)sum;
@@ -309,7 +288,7 @@ static void test_q8_0_minus_128(void **state)
         int sum = 0;
         for (int j = 0; j < 32; j++) {
             w[b].qs[j] = (int8_t)(j % 2 ? -128 : 127);
-            a[b].qs[j] = (int8_t)rand_in(&s, -127, 127);
+            a[b].qs[j] = (int8_t)ccai_rng_int(&s, -127, 127);
             sum += a[b].qs[j];
         }
         a[b].d = 1.0f;
@@ -338,11 +317,11 @@ static void test_realistic_all_lengths(void **state)
             float *af = malloc((size_t)n * sizeof *af);
             uint8_t *w = malloc(row_bytes(type, n)), *a = malloc(llm_act_row_bytes(act, n));
             for (int64_t i = 0; i < n; i++)
-                x[i] = normal(&s, 0.02, 0.1);
+                x[i] = (float)ccai_rng_normal(&s, 0.02, 0.1);
             llm_quantize_row(type, x, w, n);
             llm_dequantize_row(type, w, wf, n);
             for (int64_t i = 0; i < n; i++)
-                x[i] = normal(&s, 0.0, 1.5);
+                x[i] = (float)ccai_rng_normal(&s, 0.0, 1.5);
             for (int k = 0; k < v.n; k++) {
                 v.k[k]->quantize_act(act, x, a, n);
                 llm_dequantize_act(act, a, af, n);
@@ -384,12 +363,12 @@ static float *check_gemm(const llm_kernels *k, const char *name, uint32_t type, 
         w = wbuf + 4;
     for (int64_t r = 0; r < rows; r++) {
         for (int64_t i = 0; i < n; i++)
-            x[i] = normal(&s, 0.01 * (double)(r % 5), 0.2);
+            x[i] = (float)ccai_rng_normal(&s, 0.01 * (double)(r % 5), 0.2);
         llm_quantize_row(type, x, w + (size_t)r * ws, n);
     }
     for (int64_t c = 0; c < cols; c++) {
         for (int64_t i = 0; i < n; i++)
-            x[i] = normal(&s, 0.0, 1.0 + (double)c);
+            x[i] = (float)ccai_rng_normal(&s, 0.0, 1.0 + (double)c);
         k->quantize_act(act, x, a + (size_t)c * as, n);
     }
     size_t os = (size_t)rows + 3, total = os * (size_t)cols;
@@ -499,12 +478,12 @@ static void test_quantize_act_exact(void **state)
     for (size_t ai = 0; ai < 3; ai++) {
         llm_act act = acts[ai];
         for (int i = 0; i < N; i++)
-            x[i] = normal(&s, 0.1, 2.0);
+            x[i] = (float)ccai_rng_normal(&s, 0.1, 2.0);
         check_act_bytes(&v, act, x, N, "normal");
 
         /* Ties: amax 127 makes id exactly 1, so k + 0.5 rounds to even. */
         for (int i = 0; i < N; i++)
-            x[i] = (float)rand_in(&s, -126, 125) + 0.5f;
+            x[i] = (float)ccai_rng_int(&s, -126, 125) + 0.5f;
         for (int b = 0; b < N; b += 32)
             x[b + 5] = b % 64 ? 127.0f : -127.0f;
         check_act_bytes(&v, act, x, N, "ties");
@@ -512,7 +491,7 @@ static void test_quantize_act_exact(void **state)
         /* Specials: NaN (skipped by amax, -127 as a code), inf (d = inf),
          * negative zeros, a zero block, subnormals. */
         for (int i = 0; i < N; i++)
-            x[i] = normal(&s, 0.0, 1.0);
+            x[i] = (float)ccai_rng_normal(&s, 0.0, 1.0);
         float nan = __builtin_nanf(""), inf = __builtin_inff();
         x[3] = nan;
         x[300] = inf;

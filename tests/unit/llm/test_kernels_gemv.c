@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "llm/kernels/avx512_internal.h"
 
 static const uint32_t TYPES[] = {
@@ -60,23 +61,6 @@ static tables get_tables(void)
     return t;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Approximately normal (Irwin-Hall); no libm. */
-static float normal(uint64_t *s, double mean, double sd)
-{
-    double z = -6.0;
-    for (int k = 0; k < 12; k++)
-        z += (double)(rng_next(s) >> 11) / 9007199254740992.0;
-    return (float)(mean + sd * z);
-}
-
 static bool is_float_type(uint32_t t)
 {
     return t == GGML_TYPE_F32 || t == GGML_TYPE_F16 || t == GGML_TYPE_BF16;
@@ -97,8 +81,9 @@ static bool same_float(float a, float b)
 /* A random finite half in roughly [2^-10, 2^2), random sign. */
 static uint16_t random_half(uint64_t *s)
 {
-    uint16_t exp = (uint16_t)(5 + rng_next(s) % 12), mant = (uint16_t)(rng_next(s) & 0x3ff);
-    return (uint16_t)((rng_next(s) & 1 ? 0x8000 : 0) | exp << 10 | mant);
+    uint16_t exp = (uint16_t)(5 + ccai_rng_next(s) % 12);
+    uint16_t mant = (uint16_t)(ccai_rng_next(s) & 0x3ff);
+    return (uint16_t)((ccai_rng_next(s) & 1 ? 0x8000 : 0) | exp << 10 | mant);
 }
 
 /* Overwrites every fp16 scale field of a row of random bytes with a random
@@ -142,16 +127,16 @@ static void check_gemv_act(const llm_kernels *k, const char *name, uint32_t type
         uint8_t *row = w + (size_t)r * ws;
         if (random_codes && !is_float_type(type)) {
             for (size_t i = 0; i < rb; i++)
-                row[i] = (uint8_t)rng_next(&s);
+                row[i] = (uint8_t)ccai_rng_next(&s);
             sane_scales(type, row, n, &s);
             continue;
         }
         for (int64_t i = 0; i < n; i++)
-            x[i] = normal(&s, 0.01 * (double)(r % 5), 0.2);
+            x[i] = (float)ccai_rng_normal(&s, 0.01 * (double)(r % 5), 0.2);
         llm_quantize_row(type, x, row, n);
     }
     for (int64_t i = 0; i < n; i++)
-        x[i] = act_sign ? 1.5f * (float)act_sign : normal(&s, 0.0, 1.5);
+        x[i] = act_sign ? 1.5f * (float)act_sign : (float)ccai_rng_normal(&s, 0.0, 1.5);
     k->quantize_act(act, x, a, n);
     float *out = malloc(((size_t)rows + 3) * sizeof *out);
     assert_non_null(out);
@@ -260,11 +245,11 @@ static void test_gemv_variants_agree(void **state)
         float *x = malloc((size_t)n * sizeof *x), ov[7], on[7];
         for (int64_t r = 0; r < rows; r++) {
             for (int64_t i = 0; i < n; i++)
-                x[i] = normal(&s, 0.0, 0.3);
+                x[i] = (float)ccai_rng_normal(&s, 0.0, 0.3);
             llm_quantize_row(type, x, w + (size_t)r * rb, n);
         }
         for (int64_t i = 0; i < n; i++)
-            x[i] = normal(&s, 0.0, 2.0);
+            x[i] = (float)ccai_rng_normal(&s, 0.0, 2.0);
         kv->quantize_act(llm_act_for(type), x, a, n);
         kv->gemv(type, n, rows, w, rb, a, ov);
         kn->gemv(type, n, rows, w, rb, a, on);

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "llm/kernels/kernels.h"
 
 /* The SIMD back ends this file checks; k_exact: the back end promises the
@@ -46,24 +47,6 @@ static const uint32_t TYPES[] = {
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 
 #define DOT_RTOL 2e-6
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *s)
-{
-    return (double)(rng_next(s) >> 11) / 9007199254740992.0;
-}
-
-static int rand_int(uint64_t *s, int lo, int hi)
-{
-    return lo + (int)(rng_next(s) % (uint64_t)(hi - lo + 1));
-}
 
 /* The back end by name, or NULL (with a message) when this CPU lacks it. */
 static const llm_kernels *simd_or_skip(const char *name)
@@ -104,12 +87,12 @@ static uint16_t make_scale(scale_mode m, uint64_t *s)
 {
     switch (m) {
     case SC_RANDOM: {
-        float v = (float)(0.0009765625 + uniform(s) * 0.999);
-        return llm_f32_to_fp16(rng_next(s) & 1 ? -v : v);
+        float v = (float)(0.0009765625 + ccai_rng_uniform(s) * 0.999);
+        return llm_f32_to_fp16(ccai_rng_next(s) & 1 ? -v : v);
     }
     case SC_POW2: {
         static const uint16_t p[] = {0x3800, 0x3c00, 0x4000, 0xb800, 0xbc00, 0xc000};
-        return p[rng_next(s) % 6];
+        return p[ccai_rng_next(s) % 6];
     }
     case SC_ZERO: return 0x0000;
     case SC_NEG_ZERO: return 0x8000;
@@ -137,11 +120,11 @@ static void make_weight_row(uint32_t type, int64_t n, uint8_t *row, scale_mode s
         for (int64_t i = 0; i < n; i++) {
             float v;
             if (sm == SC_POW2)
-                v = (float)rand_int(s, -8, 8);
+                v = (float)ccai_rng_int(s, -8, 8);
             else if (sm == SC_ZERO || sm == SC_NEG_ZERO)
                 v = sm == SC_ZERO ? 0.0f : -0.0f;
             else
-                v = (float)((uniform(s) - 0.5) * (sm == SC_LARGE ? 60000.0 : 2.0));
+                v = (float)((ccai_rng_uniform(s) - 0.5) * (sm == SC_LARGE ? 60000.0 : 2.0));
             if (type == GGML_TYPE_F32)
                 memcpy(row + 4 * i, &v, 4);
             else
@@ -150,7 +133,7 @@ static void make_weight_row(uint32_t type, int64_t n, uint8_t *row, scale_mode s
         return;
     }
     for (size_t i = 0; i < bytes; i++)
-        row[i] = cm == CODES_RANDOM ? (uint8_t)rng_next(s) : cm == CODES_ONES ? 0xff : 0x00;
+        row[i] = cm == CODES_RANDOM ? (uint8_t)ccai_rng_next(s) : cm == CODES_ONES ? 0xff : 0x00;
     size_t bsz = row_bytes_of(type, ggml_blck_size(type));
     bool exact = sm == SC_POW2;
     for (size_t off = 0; off < bytes; off += bsz) {
@@ -163,14 +146,14 @@ static void make_weight_row(uint32_t type, int64_t n, uint8_t *row, scale_mode s
             break;
         case GGML_TYPE_Q4_K:
         case GGML_TYPE_Q5_K:
-            put16(b, exact ? (rng_next(s) & 1 ? 0x3c00 : 0x4000) : make_scale(sm, s));
-            put16(b + 2, exact ? (rng_next(s) & 1 ? 0x3c00 : 0xc000) : make_scale(sm, s));
+            put16(b, exact ? (ccai_rng_next(s) & 1 ? 0x3c00 : 0x4000) : make_scale(sm, s));
+            put16(b + 2, exact ? (ccai_rng_next(s) & 1 ? 0x3c00 : 0xc000) : make_scale(sm, s));
             break;
         case GGML_TYPE_Q6_K:
             if (exact)
                 for (int i = 0; i < 16; i++)
-                    b[192 + i] = (uint8_t)(int8_t)rand_int(s, -31, 31);
-            put16(b + 208, exact ? (rng_next(s) & 1 ? 0x3c00 : 0x4000) : make_scale(sm, s));
+                    b[192 + i] = (uint8_t)(int8_t)ccai_rng_int(s, -31, 31);
+            put16(b + 208, exact ? (ccai_rng_next(s) & 1 ? 0x3c00 : 0x4000) : make_scale(sm, s));
             break;
         default: put16(b, make_scale(sm, s)); break;
         }
@@ -190,15 +173,11 @@ static void make_act_row(uint32_t type, int64_t n, uint8_t *out, act_mode am, ui
 {
     llm_act act = llm_act_for(type);
     float *x = malloc((size_t)n * sizeof *x);
-    for (int64_t i = 0; i < n; i++) {
-        double z = -6.0;
-        for (int k = 0; k < 12; k++)
-            z += uniform(s);
-        x[i] = (float)z;
-    }
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)ccai_rng_normal(s, 0.0, 1.0);
     if (act == LLM_ACT_F32) {
         for (int64_t i = 0; i < n && am != ACT_RANDOM; i++)
-            x[i] = am == ACT_SMALL ? (float)rand_int(s, -8, 8)
+            x[i] = am == ACT_SMALL ? (float)ccai_rng_int(s, -8, 8)
                    : am == ACT_MAX ? 127.0f
                    : am == ACT_MIN ? -127.0f
                                    : x[i] * 1e20f;
@@ -218,10 +197,10 @@ static void make_act_row(uint32_t type, int64_t n, uint8_t *out, act_mode am, ui
         float d = am == ACT_SMALL ? 0.0625f : am == ACT_HUGE ? 1152921504606846976.0f : 1.0f;
         int sum = 0;
         for (int64_t i = 0; i < bs; i++) {
-            int q = am == ACT_SMALL ? rand_int(s, -3, 3)
+            int q = am == ACT_SMALL ? ccai_rng_int(s, -3, 3)
                     : am == ACT_MAX ? 127
                     : am == ACT_MIN ? -127
-                                    : rand_int(s, -127, 127);
+                                    : ccai_rng_int(s, -127, 127);
             qs[i] = (int8_t)q;
             sum += q;
             if (act == LLM_ACT_Q8_K && i % 16 == 15) {
@@ -509,7 +488,7 @@ static void test_quantize_act_exact(void **state)
                     int e = (int)((j / bs) % 13) * 5 - 30;
                     for (int p = 0; p < (e < 0 ? -e : e); p++)
                         scale = e < 0 ? scale / 10 : scale * 10;
-                    x[j] = (float)((uniform(&s) - 0.5) * scale);
+                    x[j] = (float)((ccai_rng_uniform(&s) - 0.5) * scale);
                 }
                 check_quantize(k, act, x, n, "random");
             }
@@ -527,10 +506,10 @@ static void test_quantize_act_exact(void **state)
                 x[j] = (float)(j % 3) * 1e-45f; /* subnormal amax: 127 / amax is inf */
             check_quantize(k, act, x, n, "subnormal block");
             for (int64_t j = 0; j < n; j++)
-                x[j] = (float)(uniform(&s) - 0.5) * 3e38f;
+                x[j] = (float)(ccai_rng_uniform(&s) - 0.5) * 3e38f;
             check_quantize(k, act, x, n, "near FLT_MAX");
             for (int64_t j = 0; j < n; j++)
-                x[j] = (float)(uniform(&s) - 0.5);
+                x[j] = (float)(ccai_rng_uniform(&s) - 0.5);
             x[3] = inf;
             x[bs + 5] = -inf;
             check_quantize(k, act, x, n, "inf");

@@ -14,33 +14,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/rng.h"
 #include "llm/quant.h"
 
 /* ---- Seeded data ------------------------------------------------------------ */
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double rng_unit(uint64_t *s) /* [0, 1) */
-{
-    return (double)(rng_next(s) >> 11) / 9007199254740992.0;
-}
-
-/* Approximately normal (Irwin-Hall: the sum of 12 uniforms less 6 has mean 0,
- * variance 1, tails cut at 6 sd). No libm: the library links without it. */
+/* n approximately normal values from seed (ccai_rng_normal: Irwin-Hall, tails
+ * cut at 6 sd; no libm, which the library links without), as floats. */
 static void fill_normal(float *x, int64_t n, uint64_t seed, double mean, double sd)
 {
-    for (int64_t i = 0; i < n; i++) {
-        double z = -6.0;
-        for (int k = 0; k < 12; k++)
-            z += rng_unit(&seed);
-        x[i] = (float)(mean + sd * z);
-    }
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)ccai_rng_normal(&seed, mean, sd);
 }
 
 static double sqrt_d(double v) /* Newton, for v > 0 */
@@ -522,7 +506,7 @@ static void test_k_dynamic_range(void **state)
     fill_normal(x, n, 11, 0.0, 1.0);
     for (int64_t b = 0; b < n / 32; b++) {
         double scale = 1.0;
-        for (uint64_t k = rng_next(&seed) % 17; k > 0; k--)
+        for (uint64_t k = ccai_rng_next(&seed) % 17; k > 0; k--)
             scale *= 0.8408964152537145; /* 2^-1/4 */
         for (int j = 0; j < 32; j++)
             x[32 * b + j] *= (float)scale;
