@@ -483,7 +483,7 @@ void llm_bench_print(FILE *f, const llm_bench_result *r)
     fprintf(f, "resident memory    %10.1f MiB\n", r->rss_mb);
     if (r->weights_huge_fraction >= 0)
         fprintf(f, "weights in 2 MiB pages %6.1f%%%s\n", 100 * r->weights_huge_fraction,
-                r->weights_huge_fraction < 0.9
+                r->weights_huge_fraction < GGUF_HUGE_WANTED
                     ? "  (cached in small pages: docs/bench.md, \"Huge pages\")"
                     : "");
 }

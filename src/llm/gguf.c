@@ -623,14 +623,21 @@ double gguf_huge_fraction(const void *addr)
 #define MADV_POPULATE_READ 22 /* Linux 5.14 */
 #endif
 
-/* The share in 2 MiB pages below which a model's mapping is read again.
+/* GGUF_HUGE_WANTED (gguf.h), the share in 2 MiB pages below which a
+ * model's mapping is read again.
  * Half was the first choice (a file as a write leaves it: ~0); but the
  * share of a cached model also wears down between runs (here 99.9% ->
  * 73-78% over two hours of other work, no memory pressure), and at 73%
  * Q4_0 decode in the fast memory state read 0.72-0.78 of the read loop's
- * rate against 0.81-0.84 at 99.9% (docs/bench.md, "Huge pages"). 0.9 is
- * where `ccai bench` warns. */
-#define GGUF_HUGE_WANTED 0.9
+ * rate against 0.81-0.84 at 99.9%. 90% was the next; but the part left in
+ * small pages costs out of proportion: at 95.1%, 9 of the Q4_0 model's 28
+ * gate/up pairs streamed 0.80-0.89 of the loop in the fast state against
+ * 0.93-0.96 for the others, the runs together 0.894-0.913 against
+ * 0.944-0.952 for an anonymous 2 MiB-page copy of the same matrices in the
+ * same rounds; read again (0.5 s for the 1 GB file, from the host's cache),
+ * 99.9% and 0.968 against the copy's 0.962 (docs/bench.md, "Huge pages").
+ * So anything short of all of it is read again; 0.99 leaves room for the
+ * file's partial first and last 2 MiB. `ccai bench` warns below it. */
 
 double gguf_prefer_huge_pages(gguf_file *f)
 {

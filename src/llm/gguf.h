@@ -94,7 +94,7 @@ void gguf_close(gguf_file *f);
 double gguf_huge_fraction(const void *addr);
 
 /* For a mapped file about to be streamed whole (a model loaded for
- * inference): reads it in and, when less than 90% of it is then mapped in
+ * inference): reads it in and, when less than 99% of it is then mapped in
  * 2 MiB pages (the page cache held it, or some of it, in small folios: as
  * a write leaves them, or split since), drops it from the cache and reads
  * it again, so that readahead brings it back in 2 MiB folios at the same
@@ -102,6 +102,9 @@ double gguf_huge_fraction(const void *addr);
  * memory, and where the kernel lacks the calls. A hint: returns the share
  * afterwards (-1: unknown). */
 double gguf_prefer_huge_pages(gguf_file *f);
+
+/* The share gguf_prefer_huge_pages settles for (why so high: gguf.c). */
+#define GGUF_HUGE_WANTED 0.99
 
 const gguf_kv *gguf_find(const gguf_file *f, const char *key);
 const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
