@@ -37,12 +37,14 @@ enum { MAX_BATCH = 128, DEFAULT_CTX = 4096 };
  * per dimension, the rows a short context reads were 16 KiB apart (n_ctx
  * 4096): 256 rows of a layer on 256 pages, a TLB miss each, for a few
  * lines of each. In blocks of K_BLOCK positions, the layers' blocks side by
- * side, a layer's block holds all dimensions in 128 KiB (Qwen2-1.5B), rows
- * 512 bytes apart, in the huge pages of cache_alloc, which the cache then
- * fills in order of position; the scores loop runs along a block's row as
- * it ran along the whole row (docs/bench.md, "Down projection and
- * attention"). */
-enum { K_BLOCK = 128 };
+ * side in the huge pages of cache_alloc, a layer's block holds all
+ * dimensions, rows K_BLOCK floats apart. 32 positions (two runs of
+ * ATTN_VEC, what attn_scores takes a pass) make one kv head's part of a
+ * block 16 KiB read front to back in one pass over its dimensions (with
+ * 128 the pass read two lines of every 512-byte row, then came back for
+ * the next two: 20-35% slower from a cold cache, docs/bench.md,
+ * "Attention"). */
+enum { K_BLOCK = 32 };
 
 struct llm_ctx {
     const llm_model *m;
@@ -64,7 +66,7 @@ struct llm_ctx {
     float *proj;     /* [B][n_embd] a block's output projection */
     float *gate, *up; /* [B][n_ff] */
     float *rope_cos, *rope_sin; /* [B][n_rot/2], computed in double */
-    float *scores;   /* [threads][ATTN_MAX_HEADS][n_ctx] attention weights */
+    float *scores;   /* per thread attn_scratch floats: attention weights, scaled queries */
     uint8_t *act;    /* [B] quantized activation rows */
     uint8_t *act2;   /* one more row: ffn_up's output, while it reads act */
     size_t act_cap;  /* bytes of one act row at most */
@@ -428,15 +430,21 @@ static inline float exp_fast(float x)
 
 /* Attention for H query heads (1 <= H <= ATTN_MAX_HEADS) that share one kv
  * head, in one pass over its cache: each K and V line read serves all H
- * heads. A decode token's attention was 3-6% of its time (perf, 136-264
- * positions), far above its arithmetic: bounded by the K rows' pages (see
- * K_BLOCK) and by reading the cache from L2 once per query head
- * (docs/bench.md, "Down projection and attention"). H is a constant at
- * every call (ATTN_INLINE), so its tests vanish and the loops vectorize
- * along positions as with one head. Per head the arithmetic is exactly the
- * one-head form's (the same expressions in the same order), so how heads
- * are grouped changes no bit. */
-enum { ATTN_MAX_HEADS = 3 };
+ * heads. H is a constant at every call (ATTN_INLINE), so its tests vanish.
+ * The loops work on ATTN_VEC floats at a time (GCC's vector extension: one
+ * AVX-512 register, two AVX2 ones, four SSE ones, as the clone compiles
+ * it), with the H running sums in registers across the whole inner loop:
+ * over the dimensions for a run of positions' scores, over the positions
+ * for a run of dimensions' outputs. The earlier form (plain loops, four
+ * dimensions or positions per pass, the sums going through memory) took
+ * 5.1 us for three heads over 168 positions (D = 128, cache-resident,
+ * 6.9 multiply-adds a cycle) where this one takes ~2 (docs/bench.md, "Attention");
+ * at ~170 positions attention was 8% of a decode token of the 1.5B model.
+ * Per head the arithmetic is the same whatever the grouping of heads, the
+ * batch or the thread, so none of those changes a bit. */
+enum { ATTN_MAX_HEADS = 3, ATTN_VEC = 16, ATTN_V_BLOCK = 32 };
+
+typedef float attn_vec __attribute__((vector_size(ATTN_VEC * sizeof(float))));
 
 #if defined(__GNUC__)
 #define ATTN_INLINE inline __attribute__((always_inline))
@@ -444,89 +452,129 @@ enum { ATTN_MAX_HEADS = 3 };
 #define ATTN_INLINE inline
 #endif
 
-/* Scores s_h[t] = scale * q_h.k_t for the n cached positions, h < H (q_h:
- * D floats each, D apart). The K cache is stored transposed in blocks of
- * K_BLOCK positions: per block one row of K_BLOCK positions per dimension
- * (kt: the kv head's first row in block 0, rows K_BLOCK floats apart,
- * blocks `block` floats apart), so the loops run along positions: s[t] +=
- * q[d] k[d][t] needs no horizontal sum per position, which a row-wise dot
- * product would. Four dimensions per pass over s keep the loads of s and
- * the stores to it to a quarter. Each s[t] gets the same operations in the
- * same order whatever the blocking. */
+/* Vector loads and stores at any float's alignment (macros: a function
+ * passing the vector by value would change its ABI in the non-AVX-512
+ * clones, which GCC warns about). */
+#define ATTN_LOAD(v, p) memcpy(&(v), (p), sizeof(attn_vec))
+#define ATTN_STORE(p, v) memcpy((p), &(v), sizeof(attn_vec))
+
+/* Scores s_h[t] = qs_h . k_t for the n cached positions, h < H (qs_h: the
+ * query already scaled by 1/sqrt(D), D floats each, D apart):
+ * s[t] = sum over d, in order, of qs[d] k[d][t]. The K cache is stored
+ * transposed in blocks of K_BLOCK positions: per block one row of K_BLOCK
+ * positions per dimension (kt: the kv head's first row in block 0, rows
+ * K_BLOCK floats apart, blocks `block` floats apart), so a register's
+ * worth of positions is one load per dimension and the sums need no
+ * horizontal add. Positions go in whole runs of ATTN_VEC (K_BLOCK is a
+ * multiple): up to ATTN_VEC - 1 past n are computed from the block's
+ * columns past the last position (zeros, or keys of an earlier sequence)
+ * and never read; s has room for them (attn_stride). */
 static ATTN_INLINE void attn_scores(int H, float *restrict s0, float *restrict s1,
-                                    float *restrict s2, const float *q, float scale,
+                                    float *restrict s2, const float *restrict qs,
                                     const float *kt, size_t block, int D, size_t n)
 {
-    for (size_t t = 0; t < n; t++) {
-        s0[t] = 0;
-        if (H > 1)
-            s1[t] = 0;
-        if (H > 2)
-            s2[t] = 0;
-    }
-    const float *q1 = q + D, *q2 = q1 + D;
+    const float *q1 = qs + D, *q2 = q1 + D;
     for (size_t t0 = 0; t0 < n; t0 += K_BLOCK, kt += block) {
-        size_t m = n - t0 < K_BLOCK ? n - t0 : K_BLOCK;
-        float *restrict r0 = s0 + t0, *restrict r1 = s1 + t0, *restrict r2 = s2 + t0;
-        int d = 0;
-        for (; d + 4 <= D; d += 4) {
-            const float *restrict k0 = kt + (size_t)d * K_BLOCK, *restrict k1 = k0 + K_BLOCK,
-                        *restrict k2 = k1 + K_BLOCK, *restrict k3 = k2 + K_BLOCK;
-            float a0 = q[d] * scale, a1 = q[d + 1] * scale, a2 = q[d + 2] * scale,
-                  a3 = q[d + 3] * scale;
-            float b0 = 0, b1 = 0, b2 = 0, b3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        size_t m = n - t0 < K_BLOCK ? n - t0 : K_BLOCK, v = 0;
+        /* Two runs of positions a pass: 2H running sums, enough chains to
+         * hide the multiply-add's latency (one run, three heads: 1.2x). */
+        for (; v + 2 * ATTN_VEC <= m + ATTN_VEC - 1; v += 2 * ATTN_VEC) {
+            attn_vec a = {0}, b = {0}, c = {0}, a2 = {0}, b2 = {0}, c2 = {0};
+            const float *k = kt + v;
+            for (int d = 0; d < D; d++, k += K_BLOCK) {
+                attn_vec x, y;
+                ATTN_LOAD(x, k);
+                ATTN_LOAD(y, k + ATTN_VEC);
+                a += qs[d] * x;
+                a2 += qs[d] * y;
+                if (H > 1) {
+                    b += q1[d] * x;
+                    b2 += q1[d] * y;
+                }
+                if (H > 2) {
+                    c += q2[d] * x;
+                    c2 += q2[d] * y;
+                }
+            }
+            float *r = s0 + t0 + v;
+            ATTN_STORE(r, a);
+            ATTN_STORE(r + ATTN_VEC, a2);
             if (H > 1) {
-                b0 = q1[d] * scale, b1 = q1[d + 1] * scale, b2 = q1[d + 2] * scale,
-                b3 = q1[d + 3] * scale;
+                r = s1 + t0 + v;
+                ATTN_STORE(r, b);
+                ATTN_STORE(r + ATTN_VEC, b2);
             }
             if (H > 2) {
-                c0 = q2[d] * scale, c1 = q2[d + 1] * scale, c2 = q2[d + 2] * scale,
-                c3 = q2[d + 3] * scale;
-            }
-            for (size_t t = 0; t < m; t++) {
-                r0[t] += a0 * k0[t] + a1 * k1[t] + a2 * k2[t] + a3 * k3[t];
-                if (H > 1)
-                    r1[t] += b0 * k0[t] + b1 * k1[t] + b2 * k2[t] + b3 * k3[t];
-                if (H > 2)
-                    r2[t] += c0 * k0[t] + c1 * k1[t] + c2 * k2[t] + c3 * k3[t];
+                r = s2 + t0 + v;
+                ATTN_STORE(r, c);
+                ATTN_STORE(r + ATTN_VEC, c2);
             }
         }
-        for (; d < D; d++) {
-            const float *restrict k0 = kt + (size_t)d * K_BLOCK;
-            float a0 = q[d] * scale, b0 = H > 1 ? q1[d] * scale : 0,
-                  c0 = H > 2 ? q2[d] * scale : 0;
-            for (size_t t = 0; t < m; t++) {
-                r0[t] += a0 * k0[t];
+        for (; v < m; v += ATTN_VEC) {
+            attn_vec a = {0}, b = {0}, c = {0};
+            const float *k = kt + v;
+            for (int d = 0; d < D; d++, k += K_BLOCK) {
+                attn_vec x;
+                ATTN_LOAD(x, k);
+                a += qs[d] * x;
                 if (H > 1)
-                    r1[t] += b0 * k0[t];
+                    b += q1[d] * x;
                 if (H > 2)
-                    r2[t] += c0 * k0[t];
+                    c += q2[d] * x;
             }
+            ATTN_STORE(s0 + t0 + v, a);
+            if (H > 1)
+                ATTN_STORE(s1 + t0 + v, b);
+            if (H > 2)
+                ATTN_STORE(s2 + t0 + v, c);
         }
     }
 }
 
-/* s[t] = e^(s[t] - max s) for t < n; returns 1 / their sum. */
-static ATTN_INLINE float attn_softmax(float *s, size_t n)
+/* s[t] = e^(s[t] - max s) / (their sum) for t < n. The maximum and the sum
+ * are taken in ATTN_VEC lanes (lane i: positions i, i + ATTN_VEC, ...; the
+ * lanes then added in order), not one position after another, which would
+ * chain every add on the one before. */
+static ATTN_INLINE void attn_softmax(float *s, size_t n)
 {
-    float mx = -INFINITY, sum = 0;
-    for (size_t t = 0; t < n; t++)
-        mx = s[t] > mx ? s[t] : mx;
-    for (size_t t = 0; t < n; t++) {
-        s[t] = exp_fast(s[t] - mx);
-        sum += s[t];
+    float mx[ATTN_VEC], sum[ATTN_VEC];
+    for (int i = 0; i < ATTN_VEC; i++)
+        mx[i] = -INFINITY, sum[i] = 0;
+    size_t t = 0;
+    for (; t + ATTN_VEC <= n; t += ATTN_VEC)
+        for (int i = 0; i < ATTN_VEC; i++)
+            mx[i] = s[t + i] > mx[i] ? s[t + i] : mx[i];
+    for (int i = 0; t + (size_t)i < n; i++)
+        mx[i] = s[t + i] > mx[i] ? s[t + i] : mx[i];
+    float m = mx[0];
+    for (int i = 1; i < ATTN_VEC; i++)
+        m = mx[i] > m ? mx[i] : m;
+    for (t = 0; t + ATTN_VEC <= n; t += ATTN_VEC)
+        for (int i = 0; i < ATTN_VEC; i++) {
+            s[t + i] = exp_fast(s[t + i] - m);
+            sum[i] += s[t + i];
+        }
+    for (int i = 0; t + (size_t)i < n; i++) {
+        s[t + i] = exp_fast(s[t + i] - m);
+        sum[i] += s[t + i];
     }
-    return 1.0f / sum;
+    float total = 0;
+    for (int i = 0; i < ATTN_VEC; i++)
+        total += sum[i];
+    float inv = 1.0f / total;
+    for (t = 0; t < n; t++)
+        s[t] *= inv;
 }
 
-/* out_h = sum over t < n of w_h[t] * inv_h * v_t for h < H (out_h D floats
- * apart), V rows `stride` floats apart; four positions per pass over out,
- * for the same reason. */
+/* out_h = sum over t < n, in order, of w_h[t] v_t for h < H (out_h D floats
+ * apart, w_h the softmax weights), V rows `stride` floats apart: per run of
+ * ATTN_VEC dimensions the H sums stay in registers over all positions;
+ * dimensions past the last whole run one at a time. */
 static ATTN_INLINE void attn_values(int H, float *restrict o0, float *restrict o1,
                                     float *restrict o2, const float *const w[ATTN_MAX_HEADS],
-                                    const float inv[ATTN_MAX_HEADS], const float *v,
-                                    size_t stride, int D, size_t n)
+                                    const float *v, size_t stride, int D, size_t n)
 {
+    const float *w0 = w[0], *w1 = w[1], *w2 = w[2];
     for (int d = 0; d < D; d++) {
         o0[d] = 0;
         if (H > 1)
@@ -534,41 +582,99 @@ static ATTN_INLINE void attn_values(int H, float *restrict o0, float *restrict o
         if (H > 2)
             o2[d] = 0;
     }
-    size_t t = 0;
-    for (; t + 4 <= n; t += 4) {
-        const float *restrict v0 = v + t * stride, *restrict v1 = v0 + stride,
-                    *restrict v2 = v1 + stride, *restrict v3 = v2 + stride;
-        float a0 = w[0][t] * inv[0], a1 = w[0][t + 1] * inv[0], a2 = w[0][t + 2] * inv[0],
-              a3 = w[0][t + 3] * inv[0];
-        float b0 = 0, b1 = 0, b2 = 0, b3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-        if (H > 1) {
-            b0 = w[1][t] * inv[1], b1 = w[1][t + 1] * inv[1], b2 = w[1][t + 2] * inv[1],
-            b3 = w[1][t + 3] * inv[1];
+    /* Positions in blocks of ATTN_V_BLOCK, whose rows stay in L1 while
+     * every run of dimensions goes over them; the sums go on from out. */
+    for (size_t t0 = 0; t0 < n; t0 += ATTN_V_BLOCK) {
+        size_t t1 = n - t0 < ATTN_V_BLOCK ? n : t0 + ATTN_V_BLOCK;
+        int d = 0;
+        /* Two runs of dimensions a pass, as attn_scores takes two of
+         * positions. */
+        for (; d + 2 * ATTN_VEC <= D; d += 2 * ATTN_VEC) {
+            attn_vec a, b, c, a2, b2, c2;
+            ATTN_LOAD(a, o0 + d);
+            ATTN_LOAD(a2, o0 + d + ATTN_VEC);
+            if (H > 1) {
+                ATTN_LOAD(b, o1 + d);
+                ATTN_LOAD(b2, o1 + d + ATTN_VEC);
+            }
+            if (H > 2) {
+                ATTN_LOAD(c, o2 + d);
+                ATTN_LOAD(c2, o2 + d + ATTN_VEC);
+            }
+            const float *row = v + t0 * stride + d;
+            for (size_t t = t0; t < t1; t++, row += stride) {
+                attn_vec x, y;
+                ATTN_LOAD(x, row);
+                ATTN_LOAD(y, row + ATTN_VEC);
+                a += w0[t] * x;
+                a2 += w0[t] * y;
+                if (H > 1) {
+                    b += w1[t] * x;
+                    b2 += w1[t] * y;
+                }
+                if (H > 2) {
+                    c += w2[t] * x;
+                    c2 += w2[t] * y;
+                }
+            }
+            ATTN_STORE(o0 + d, a);
+            ATTN_STORE(o0 + d + ATTN_VEC, a2);
+            if (H > 1) {
+                ATTN_STORE(o1 + d, b);
+                ATTN_STORE(o1 + d + ATTN_VEC, b2);
+            }
+            if (H > 2) {
+                ATTN_STORE(o2 + d, c);
+                ATTN_STORE(o2 + d + ATTN_VEC, c2);
+            }
         }
-        if (H > 2) {
-            c0 = w[2][t] * inv[2], c1 = w[2][t + 1] * inv[2], c2 = w[2][t + 2] * inv[2],
-            c3 = w[2][t + 3] * inv[2];
-        }
-        for (int d = 0; d < D; d++) {
-            o0[d] += a0 * v0[d] + a1 * v1[d] + a2 * v2[d] + a3 * v3[d];
+        for (; d + ATTN_VEC <= D; d += ATTN_VEC) {
+            attn_vec a, b, c;
+            ATTN_LOAD(a, o0 + d);
             if (H > 1)
-                o1[d] += b0 * v0[d] + b1 * v1[d] + b2 * v2[d] + b3 * v3[d];
+                ATTN_LOAD(b, o1 + d);
             if (H > 2)
-                o2[d] += c0 * v0[d] + c1 * v1[d] + c2 * v2[d] + c3 * v3[d];
+                ATTN_LOAD(c, o2 + d);
+            const float *row = v + t0 * stride + d;
+            for (size_t t = t0; t < t1; t++, row += stride) {
+                attn_vec x;
+                ATTN_LOAD(x, row);
+                a += w0[t] * x;
+                if (H > 1)
+                    b += w1[t] * x;
+                if (H > 2)
+                    c += w2[t] * x;
+            }
+            ATTN_STORE(o0 + d, a);
+            if (H > 1)
+                ATTN_STORE(o1 + d, b);
+            if (H > 2)
+                ATTN_STORE(o2 + d, c);
+        }
+        for (; d < D; d++) {
+            float a = o0[d], b = H > 1 ? o1[d] : 0, c = H > 2 ? o2[d] : 0;
+            for (size_t t = t0; t < t1; t++) {
+                float x = v[t * stride + d];
+                a += w0[t] * x;
+                if (H > 1)
+                    b += w1[t] * x;
+                if (H > 2)
+                    c += w2[t] * x;
+            }
+            o0[d] = a;
+            if (H > 1)
+                o1[d] = b;
+            if (H > 2)
+                o2[d] = c;
         }
     }
-    for (; t < n; t++) {
-        const float *restrict v0 = v + t * stride;
-        float a0 = w[0][t] * inv[0], b0 = H > 1 ? w[1][t] * inv[1] : 0,
-              c0 = H > 2 ? w[2][t] * inv[2] : 0;
-        for (int d = 0; d < D; d++) {
-            o0[d] += a0 * v0[d];
-            if (H > 1)
-                o1[d] += b0 * v0[d];
-            if (H > 2)
-                o2[d] += c0 * v0[d];
-        }
-    }
+}
+
+/* Floats of one head's scores in the scratch: every position of the
+ * context, rounded up to whole runs of ATTN_VEC (attn_scores). */
+static size_t attn_stride(uint32_t n_ctx)
+{
+    return ((size_t)n_ctx + ATTN_VEC - 1) / ATTN_VEC * ATTN_VEC;
 }
 
 typedef struct attn_job {
@@ -589,26 +695,37 @@ static int attn_heads(const llm_hparams *hp)
     return 1;
 }
 
+/* Floats of a thread's attention scratch: ATTN_MAX_HEADS rows of scores
+ * and as many scaled queries. */
+static size_t attn_scratch(const llm_ctx *c)
+{
+    return ATTN_MAX_HEADS * (attn_stride(c->n_ctx) + c->m->hp.head_dim);
+}
+
 /* softmax(q k^T / sqrt(D)) v for H query heads h0 .. h0 + H - 1 of token b
- * over its positions 0..p, with their kv head (grouped-query attention). */
+ * over its positions 0..p, with their kv head (grouped-query attention).
+ * s: the thread's scratch, H rows of scores then H scaled queries. */
 static ATTN_INLINE void attend_heads(const attn_job *j, int H, int h0, int b, float *s)
 {
     const llm_ctx *c = j->c;
     const llm_hparams *hp = &c->m->hp;
     int D = (int)hp->head_dim, group = (int)(hp->n_head / hp->n_head_kv);
-    size_t Q = llm_q_dim(hp), KV = llm_kv_dim(hp), N = c->n_ctx;
+    size_t Q = llm_q_dim(hp), KV = llm_kv_dim(hp), N = attn_stride(c->n_ctx);
     size_t n_pos = c->pos + (size_t)b + 1, kvo = (size_t)(h0 / group) * D;
     float scale = 1.0f / sqrtf((float)D), *s1 = s + N, *s2 = s1 + N;
+    float *qs = s + ATTN_MAX_HEADS * N;
     const float *q = c->q + b * Q + (size_t)h0 * D;
-    attn_scores(H, s, s1, s2, q, scale, j->kc + kvo * K_BLOCK, c->k_block, D, n_pos);
-    const float *w[ATTN_MAX_HEADS] = {s, s1, s2};
-    float inv[ATTN_MAX_HEADS] = {attn_softmax(s, n_pos), 0, 0};
+    for (int i = 0; i < H * D; i++)
+        qs[i] = q[i] * scale;
+    attn_scores(H, s, s1, s2, qs, j->kc + kvo * K_BLOCK, c->k_block, D, n_pos);
+    attn_softmax(s, n_pos);
     if (H > 1)
-        inv[1] = attn_softmax(s1, n_pos);
+        attn_softmax(s1, n_pos);
     if (H > 2)
-        inv[2] = attn_softmax(s2, n_pos);
+        attn_softmax(s2, n_pos);
+    const float *w[ATTN_MAX_HEADS] = {s, s1, s2};
     float *o = c->att + b * Q + (size_t)h0 * D;
-    attn_values(H, o, o + D, o + 2 * D, w, inv, j->vc + kvo, KV, D, n_pos);
+    attn_values(H, o, o + D, o + 2 * D, w, j->vc + kvo, KV, D, n_pos);
 }
 
 /* One (head block, token) pair per item: j->H query heads of one kv head.
@@ -621,7 +738,7 @@ static ATTN_INLINE void attend_heads(const attn_job *j, int H, int h0, int b, fl
 VECTOR_CLONES static void attend(void *arg, int64_t begin, int64_t end, int thread)
 {
     const attn_job *j = arg;
-    float *s = j->c->scores + (size_t)thread * ATTN_MAX_HEADS * j->c->n_ctx;
+    float *s = j->c->scores + (size_t)thread * attn_scratch(j->c);
     for (int64_t item = begin; item < end; item++) {
         int h0 = (int)(item / j->B) * j->H, b = (int)(item % j->B);
         if (j->H == 3)
@@ -890,7 +1007,7 @@ ccai_code llm_ctx_new(const llm_model *m, uint32_t n_ctx, llm_pool *pool, const 
     c->up = floats(B * F);
     c->rope_cos = floats(B * half);
     c->rope_sin = floats(B * half);
-    c->scores = floats((size_t)llm_pool_size(pool) * ATTN_MAX_HEADS * n_ctx);
+    c->scores = floats((size_t)llm_pool_size(pool) * attn_scratch(c));
     c->act_cap = max_act_row(m);
     c->act = ccai_xmalloc(B * c->act_cap);
     c->act2 = ccai_xmalloc(c->act_cap);
