@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "base/rng.h"
 #include "llm/ggml_types.h"
 #include "llm/gguf.h"
 #include "llm/gguf_write.h"
@@ -154,21 +155,14 @@ ccai_code llm_mkmodel_preset(const char *name, llm_mkmodel_spec *out, ccai_err *
 
 /* ---- seeded streams ---- */
 
-/* splitmix64: a fast generator whose every output is a strong mix of its
- * counter, so a stream may start from any derived seed. */
-static inline uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+/* The streams are splitmix64 (base/rng.h): every output is a strong mix of
+ * its counter, so a stream may start from any derived seed. */
 
 /* Irwin-Hall with four 16-bit uniforms from one draw: mean 0, std 1, within
  * ±3.46. Close enough to normal for random weights, and cheap. */
 static inline float unit_normal(uint64_t *s)
 {
-    uint64_t r = splitmix64(s);
+    uint64_t r = ccai_rng_next(s);
     uint32_t sum = (uint32_t)(r & 0xFFFF) + (uint32_t)((r >> 16) & 0xFFFF) +
                    (uint32_t)((r >> 32) & 0xFFFF) + (uint32_t)(r >> 48);
     return ((float)sum - 131070.0f) * (1.0f / 37837.23f);
@@ -186,9 +180,9 @@ static uint64_t name_hash(const char *s)
 static uint64_t row_seed(uint64_t seed, uint64_t key, uint64_t row)
 {
     uint64_t s = seed ^ key;
-    uint64_t a = splitmix64(&s);
+    uint64_t a = ccai_rng_next(&s);
     s = a + row * 0xD1B54A32D192ED03ull;
-    return splitmix64(&s);
+    return ccai_rng_next(&s);
 }
 
 /* ---- tensor generation ---- */
@@ -236,7 +230,7 @@ static void copy_rows(void *arg, int64_t begin, int64_t end, int thread)
         uint64_t s = row_seed(j->seed, j->key, (uint64_t)r);
         uint8_t *row = j->out + (size_t)r * j->row_bytes;
         for (size_t b = 0; b < per_row; b++) {
-            uint64_t pick = splitmix64(&s) % j->pool_blocks;
+            uint64_t pick = ccai_rng_next(&s) % j->pool_blocks;
             memcpy(row + b * bsz, j->out + pick * bsz, bsz);
         }
     }
