@@ -444,6 +444,9 @@ static inline float exp_fast(float x)
  * batch or the thread, so none of those changes a bit. */
 enum { ATTN_MAX_HEADS = 3, ATTN_VEC = 16, ATTN_V_BLOCK = 32 };
 
+/* attn_scores reads whole pairs of runs of a block's columns. */
+_Static_assert(K_BLOCK % (2 * ATTN_VEC) == 0, "K_BLOCK: whole pairs of ATTN_VEC runs");
+
 typedef float attn_vec __attribute__((vector_size(ATTN_VEC * sizeof(float))));
 
 #if defined(__GNUC__)
