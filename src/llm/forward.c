@@ -436,9 +436,10 @@ static inline float exp_fast(float x)
  * it), with the H running sums in registers across the whole inner loop:
  * over the dimensions for a run of positions' scores, over the positions
  * for a run of dimensions' outputs. The earlier form (plain loops, four
- * dimensions or positions per pass, the sums going through memory) took
- * 5.1 us for three heads over 168 positions (D = 128, cache-resident,
- * 6.9 multiply-adds a cycle) where this one takes ~2 (docs/bench.md, "Attention");
+ * dimensions or positions per pass, the sums going through memory, K in
+ * blocks of 128) took 5.1 us for three heads over 168 positions (D = 128,
+ * cache-resident) where this one takes 4.0-4.5, and a decode token's
+ * attention over a cold cache 25-35% longer (docs/bench.md, "Attention");
  * at ~170 positions attention was 8% of a decode token of the 1.5B model.
  * Per head the arithmetic is the same whatever the grouping of heads, the
  * batch or the thread, so none of those changes a bit. */
