@@ -477,26 +477,31 @@ static void test_reference_shapes(void **state)
     }
 }
 
-/* Contexts longer than the K cache's blocks of 128 positions, with query
- * heads attended one, two and three at a time (GQA 1, 2, 6): the engine
- * still agrees with the reference at every position up to 300, and
- * prompts split across the block boundaries, with 1 and 3 threads, give
- * the token-by-token logits bit for bit. */
+/* Contexts of many K cache blocks (32 positions), with query heads
+ * attended one, two and three at a time (GQA 1, 2, 6) and head sizes that
+ * take every path of the attention loops (64: whole pairs of 16-float
+ * runs; 56: a pair, a single run and 8 dimensions one at a time; 24: a
+ * single run and 8): the engine still agrees with the reference at every
+ * position up to 300, and prompts split across the block boundaries, with
+ * 1 and 3 threads, give the token-by-token logits bit for bit. */
 static void test_long_context(void **state)
 {
     (void)state;
-    gen_cfg cfgs[3] = {BASE, BASE, BASE};
+    gen_cfg cfgs[5] = {BASE, BASE, BASE, BASE, BASE};
     cfgs[0].n_layer = 1, cfgs[0].n_embd = 128, cfgs[0].n_head = 2, cfgs[0].n_head_kv = 2;
     cfgs[0].seed = 31;
     cfgs[1].n_layer = 1, cfgs[1].n_head_kv = 2, cfgs[1].seed = 32;
     cfgs[2].arch = "qwen2", cfgs[2].n_layer = 1, cfgs[2].n_embd = 384, cfgs[2].n_head = 6;
     cfgs[2].n_head_kv = 1, cfgs[2].seed = 33;
+    cfgs[3].n_layer = 1, cfgs[3].n_head_kv = 2, cfgs[3].head_dim = 56, cfgs[3].seed = 34;
+    cfgs[4].arch = "qwen2", cfgs[4].n_layer = 1, cfgs[4].n_head = 6, cfgs[4].n_head_kv = 2;
+    cfgs[4].n_embd = 384, cfgs[4].head_dim = 24, cfgs[4].seed = 35;
     enum { N = 300 };
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         loaded L = load(&cfgs[i]);
         double e = engine_vs_reference_n(&cfgs[i], L.m, N);
-        print_message("long context, heads %u/%u: max error %.2e of the logit range\n",
-                      cfgs[i].n_head, cfgs[i].n_head_kv, e);
+        print_message("long context, heads %u/%u of %u: max error %.2e of the logit range\n",
+                      cfgs[i].n_head, cfgs[i].n_head_kv, cfg_head_dim(&cfgs[i]), e);
         assert_true(e <= 1e-5);
 
         int32_t toks[N];
