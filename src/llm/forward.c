@@ -469,20 +469,20 @@ typedef float attn_vec __attribute__((vector_size(ATTN_VEC * sizeof(float))));
  * positions per dimension (kt: the kv head's first row in block 0, rows
  * K_BLOCK floats apart, blocks `block` floats apart), so a register's
  * worth of positions is one load per dimension and the sums need no
- * horizontal add. Positions go in whole runs of ATTN_VEC (K_BLOCK is a
- * multiple): up to ATTN_VEC - 1 past n are computed from the block's
- * columns past the last position (zeros, or keys of an earlier sequence)
- * and never read; s has room for them (attn_stride). */
+ * horizontal add. Positions go in pairs of runs of ATTN_VEC, 2H running
+ * sums, enough chains to hide the multiply-add's latency (one run, three
+ * heads: 1.2x slower); K_BLOCK holds whole pairs, so up to 2 ATTN_VEC - 1
+ * positions past n are computed from the block's columns past the last
+ * position (zeros, or keys of an earlier sequence) and never read; s has
+ * room for them (attn_stride). */
 static ATTN_INLINE void attn_scores(int H, float *restrict s0, float *restrict s1,
                                     float *restrict s2, const float *restrict qs,
                                     const float *kt, size_t block, int D, size_t n)
 {
     const float *q1 = qs + D, *q2 = q1 + D;
     for (size_t t0 = 0; t0 < n; t0 += K_BLOCK, kt += block) {
-        size_t m = n - t0 < K_BLOCK ? n - t0 : K_BLOCK, v = 0;
-        /* Two runs of positions a pass: 2H running sums, enough chains to
-         * hide the multiply-add's latency (one run, three heads: 1.2x). */
-        for (; v + 2 * ATTN_VEC <= m + ATTN_VEC - 1; v += 2 * ATTN_VEC) {
+        size_t m = n - t0 < K_BLOCK ? n - t0 : K_BLOCK;
+        for (size_t v = 0; v < m; v += 2 * ATTN_VEC) {
             attn_vec a = {0}, b = {0}, c = {0}, a2 = {0}, b2 = {0}, c2 = {0};
             const float *k = kt + v;
             for (int d = 0; d < D; d++, k += K_BLOCK) {
@@ -513,24 +513,6 @@ static ATTN_INLINE void attn_scores(int H, float *restrict s0, float *restrict s
                 ATTN_STORE(r, c);
                 ATTN_STORE(r + ATTN_VEC, c2);
             }
-        }
-        for (; v < m; v += ATTN_VEC) {
-            attn_vec a = {0}, b = {0}, c = {0};
-            const float *k = kt + v;
-            for (int d = 0; d < D; d++, k += K_BLOCK) {
-                attn_vec x;
-                ATTN_LOAD(x, k);
-                a += qs[d] * x;
-                if (H > 1)
-                    b += q1[d] * x;
-                if (H > 2)
-                    c += q2[d] * x;
-            }
-            ATTN_STORE(s0 + t0 + v, a);
-            if (H > 1)
-                ATTN_STORE(s1 + t0 + v, b);
-            if (H > 2)
-                ATTN_STORE(s2 + t0 + v, c);
         }
     }
 }
@@ -675,10 +657,10 @@ static ATTN_INLINE void attn_values(int H, float *restrict o0, float *restrict o
 }
 
 /* Floats of one head's scores in the scratch: every position of the
- * context, rounded up to whole runs of ATTN_VEC (attn_scores). */
+ * context, rounded up to whole pairs of runs of ATTN_VEC (attn_scores). */
 static size_t attn_stride(uint32_t n_ctx)
 {
-    return ((size_t)n_ctx + ATTN_VEC - 1) / ATTN_VEC * ATTN_VEC;
+    return ((size_t)n_ctx + 2 * ATTN_VEC - 1) / (2 * ATTN_VEC) * (2 * ATTN_VEC);
 }
 
 typedef struct attn_job {
