@@ -36,14 +36,14 @@ enum { MAX_BATCH = 128, DEFAULT_CTX = 4096 };
 /* Positions per block of the K cache. Stored as one row of n_ctx positions
  * per dimension, the rows a short context reads were 16 KiB apart (n_ctx
  * 4096): 256 rows of a layer on 256 pages, a TLB miss each, for a few
- * lines of each. In blocks of K_BLOCK positions, the layers' blocks side by
- * side in the huge pages of cache_alloc, a layer's block holds all
- * dimensions, rows K_BLOCK floats apart. 32 positions (two runs of
- * ATTN_VEC, what attn_scores takes a pass) make one kv head's part of a
- * block 16 KiB read front to back in one pass over its dimensions (with
- * 128 the pass read two lines of every 512-byte row, then came back for
- * the next two: 20-35% slower from a cold cache, docs/bench.md,
- * "Attention"). */
+ * lines of each. In blocks of K_BLOCK positions, a block holds all of a
+ * kv head's dimensions, rows K_BLOCK floats apart, and a kv head's blocks
+ * follow one another in its region (struct llm_ctx), so attention reads
+ * the region front to back. 32 positions (two runs of ATTN_VEC, what
+ * attn_scores takes a pass) make a block 16 KiB read front to back in one
+ * pass over its dimensions (with 128 the pass read two lines of every
+ * 512-byte row, then came back for the next two: 20-35% slower from a
+ * cold cache, docs/bench.md, "Attention"). */
 enum { K_BLOCK = 32 };
 
 struct llm_ctx {
@@ -51,13 +51,16 @@ struct llm_ctx {
     const llm_kernels *k;
     llm_pool *pool;
     uint32_t n_ctx, pos, n_batch;
-    /* KV cache: K [n_ctx / K_BLOCK][n_layer][kv_dim][K_BLOCK] (transposed in
-     * blocks of positions, so that attention's scores run along positions;
-     * n_ctx rounded up to whole blocks), V [n_layer][n_ctx][kv_dim]. */
+    /* KV cache, one region per layer and kv head, the layers' regions one
+     * after another: K [n_layer][n_head_kv][n_ctx / K_BLOCK][head_dim][K_BLOCK]
+     * (transposed in blocks of positions, so that attention's scores run
+     * along positions; n_ctx rounded up to whole blocks), V
+     * [n_layer][n_head_kv][n_ctx][head_dim]. */
     float *k_cache, *v_cache;
-    size_t k_block;  /* floats of one block of positions of the K cache (all layers) */
+    size_t k_head, v_head;   /* floats of one region */
     size_t k_bytes, v_bytes; /* their mappings (cache_alloc) */
-    float *k_new;    /* [B][kv_dim] the batch's keys before they go to the cache */
+    float *k_new, *v_new;    /* [B][kv_dim] the batch's keys and values before
+                                they go to the cache */
     /* Per batch token b: row b of each. */
     float *x;        /* [B][n_embd] the residual stream */
     float *xn;       /* [B][n_embd] normalised input of a block */
@@ -696,14 +699,14 @@ static ATTN_INLINE void attend_heads(const attn_job *j, int H, int h0, int b, fl
     const llm_ctx *c = j->c;
     const llm_hparams *hp = &c->m->hp;
     int D = (int)hp->head_dim, group = (int)(hp->n_head / hp->n_head_kv);
-    size_t Q = llm_q_dim(hp), KV = llm_kv_dim(hp), N = attn_stride(c->n_ctx);
-    size_t n_pos = c->pos + (size_t)b + 1, kvo = (size_t)(h0 / group) * D;
+    size_t Q = llm_q_dim(hp), N = attn_stride(c->n_ctx);
+    size_t n_pos = c->pos + (size_t)b + 1, kvh = (size_t)(h0 / group);
     float scale = 1.0f / sqrtf((float)D), *s1 = s + N, *s2 = s1 + N;
     float *qs = s + ATTN_MAX_HEADS * N;
     const float *q = c->q + b * Q + (size_t)h0 * D;
     for (int i = 0; i < H * D; i++)
         qs[i] = q[i] * scale;
-    attn_scores(H, s, s1, s2, qs, j->kc + kvo * K_BLOCK, c->k_block, D, n_pos);
+    attn_scores(H, s, s1, s2, qs, j->kc + kvh * c->k_head, (size_t)D * K_BLOCK, D, n_pos);
     attn_softmax(s, n_pos);
     if (H > 1)
         attn_softmax(s1, n_pos);
@@ -711,7 +714,7 @@ static ATTN_INLINE void attend_heads(const attn_job *j, int H, int h0, int b, fl
         attn_softmax(s2, n_pos);
     const float *w[ATTN_MAX_HEADS] = {s, s1, s2};
     float *o = c->att + b * Q + (size_t)h0 * D;
-    attn_values(H, o, o + D, o + 2 * D, w, j->vc + kvo, KV, D, n_pos);
+    attn_values(H, o, o + D, o + 2 * D, w, j->vc + kvh * c->v_head, (size_t)D, D, n_pos);
 }
 
 /* One (head block, token) pair per item: j->H query heads of one kv head.
@@ -759,17 +762,24 @@ VECTOR_CLONES static void swiglu(float *restrict gate, const float *restrict up,
 
 /* ---- The layers ----------------------------------------------------------- */
 
-/* The batch's keys (B rows of kv_dim) into the transposed K cache (kc:
- * the layer's part of block 0): dim i of the kv heads side by side,
- * position p, at block p / K_BLOCK, row i, column p % K_BLOCK. */
-static void store_keys(const llm_ctx *c, float *kc, const float *k, int B)
+/* The batch's keys and values (B rows of kv_dim, the kv heads side by
+ * side) into the layer's cache regions (kc, vc: its first kv head's): kv
+ * head h's dimension d of position p goes to K region h, block p /
+ * K_BLOCK, row d, column p % K_BLOCK, and to V region h, row p, column d. */
+static void store_kv(const llm_ctx *c, float *kc, float *vc, const float *k, const float *v,
+                     int B)
 {
-    size_t KV = llm_kv_dim(&c->m->hp);
+    const llm_hparams *hp = &c->m->hp;
+    size_t D = hp->head_dim, KV = llm_kv_dim(hp);
     for (int b = 0; b < B; b++) {
         size_t p = c->pos + (size_t)b;
-        float *col = kc + (p / K_BLOCK) * c->k_block + p % K_BLOCK;
-        for (size_t i = 0; i < KV; i++)
-            col[i * K_BLOCK] = k[(size_t)b * KV + i];
+        for (size_t h = 0; h < hp->n_head_kv; h++) {
+            const float *kh = k + (size_t)b * KV + h * D;
+            float *col = kc + h * c->k_head + (p / K_BLOCK) * D * K_BLOCK + p % K_BLOCK;
+            for (size_t d = 0; d < D; d++)
+                col[d * K_BLOCK] = kh[d];
+            memcpy(vc + h * c->v_head + p * D, v + (size_t)b * KV + h * D, D * sizeof(float));
+        }
     }
 }
 
@@ -788,9 +798,9 @@ static void attention_block(llm_ctx *c, uint32_t il, int B)
     const llm_hparams *hp = &c->m->hp;
     const llm_layer *L = &c->m->layers[il];
     int E = (int)hp->n_embd, Q = (int)llm_q_dim(hp), KV = (int)llm_kv_dim(hp);
-    float *kc = c->k_cache + (size_t)il * KV * K_BLOCK; /* this layer's part of block 0 */
-    float *vc = c->v_cache + (size_t)il * c->n_ctx * KV;
-    float *k = c->k_new, *v = vc + (size_t)c->pos * KV; /* v: this batch's rows of the cache */
+    float *kc = c->k_cache + (size_t)il * hp->n_head_kv * c->k_head; /* the layer's regions */
+    float *vc = c->v_cache + (size_t)il * hp->n_head_kv * c->v_head;
+    float *k = c->k_new, *v = c->v_new;
 
     rmsnorm(c->xn, c->x, L->attn_norm, B, E, hp->rms_eps);
     matmuls(c, c->xn, B, (mm_out[]){{&L->wq, c->q, Q}, {&L->wk, k, KV}, {&L->wv, v, KV}}, 3,
@@ -800,7 +810,7 @@ static void attention_block(llm_ctx *c, uint32_t il, int B)
     add_bias(v, L->bv, B, KV, KV);
     rope(c, c->q, B, Q, (int)hp->n_head);
     rope(c, k, B, KV, (int)hp->n_head_kv);
-    store_keys(c, kc, k, B);
+    store_kv(c, kc, vc, k, v, B);
     attention(c, kc, vc, B);
     int64_t rpi;
     bool fused = B == 1 && ffn_up_fusable(L, (int64_t)hp->n_ff, &rpi); /* ffn_block's split */
@@ -921,27 +931,16 @@ static size_t max_act_row(const llm_model *m)
     return best;
 }
 
-/* Zeroed memory for the KV cache, mapped lazily; with huge, in 2 MiB pages
- * where the kernel has them (transparent huge pages, "madvise" mode
- * included). The K cache takes them: attention reads a few lines from each
- * of many rows, and in 4 KiB pages a decode token's attention missed the
- * TLB on most of them (docs/bench.md, "Down projection and attention");
- * its layout fills the pages in order of position, so what is resident still grows with the
- * context (a 2 MiB page per 2 MiB of keys). The V cache, one layer's
- * positions after another, would make 2 MiB of every layer resident at
- * the first token (+56 MiB for Qwen2-1.5B), so it keeps 4 KiB pages. NULL
- * when the system refuses the mapping. */
-static float *cache_alloc(size_t bytes, bool huge)
+/* Zeroed memory for the KV cache, mapped lazily in 4 KiB pages: each
+ * region of it (a layer's kv head) fills in order of position, so what is
+ * resident grows with the context, and attention reads a region front to
+ * back, a few TLB entries per 16 KiB. NULL when the system refuses the
+ * mapping. */
+static float *cache_alloc(size_t bytes)
 {
     bytes += !bytes; /* mmap refuses 0 */
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    if (huge)
-        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
-#endif
-    return p;
+    return p == MAP_FAILED ? NULL : p;
 }
 
 static void cache_free(float *p, size_t bytes)
@@ -967,10 +966,11 @@ ccai_code llm_ctx_new(const llm_model *m, uint32_t n_ctx, llm_pool *pool, const 
     size_t KV = llm_kv_dim(hp), cache = (size_t)hp->n_layer * n_ctx * KV;
     if (n_ctx > (1u << 24) || cache / n_ctx / KV != hp->n_layer)
         return ccai_fail(err, CCAI_ERR_ARG, "context of %" PRIu32 " tokens: too large", n_ctx);
-    size_t k_block = (size_t)hp->n_layer * KV * K_BLOCK;
-    size_t k_bytes = ((size_t)n_ctx + K_BLOCK - 1) / K_BLOCK * k_block * sizeof(float);
+    size_t D = hp->head_dim;
+    size_t k_head = ((size_t)n_ctx + K_BLOCK - 1) / K_BLOCK * D * K_BLOCK, v_head = n_ctx * D;
+    size_t k_bytes = (size_t)hp->n_layer * hp->n_head_kv * k_head * sizeof(float);
     size_t v_bytes = cache * sizeof(float);
-    float *kc = cache_alloc(k_bytes, true), *vc = cache_alloc(v_bytes, false);
+    float *kc = cache_alloc(k_bytes), *vc = cache_alloc(v_bytes);
     if (!kc || !vc) {
         cache_free(kc, k_bytes);
         cache_free(vc, v_bytes);
@@ -980,7 +980,7 @@ ccai_code llm_ctx_new(const llm_model *m, uint32_t n_ctx, llm_pool *pool, const 
     }
     llm_ctx *c = ccai_xcalloc(1, sizeof *c);
     *c = (llm_ctx){.m = m, .k = k, .pool = pool, .n_ctx = n_ctx, .k_cache = kc, .v_cache = vc,
-                   .k_block = k_block, .k_bytes = k_bytes, .v_bytes = v_bytes};
+                   .k_head = k_head, .v_head = v_head, .k_bytes = k_bytes, .v_bytes = v_bytes};
     size_t B = c->n_batch = n_ctx < MAX_BATCH ? n_ctx : MAX_BATCH;
     size_t E = hp->n_embd, Q = llm_q_dim(hp), F = hp->n_ff, half = hp->n_rot / 2;
     c->x = floats(B * E);
@@ -988,6 +988,7 @@ ccai_code llm_ctx_new(const llm_model *m, uint32_t n_ctx, llm_pool *pool, const 
     c->proj = floats(B * E);
     c->q = floats(B * Q);
     c->k_new = floats(B * KV);
+    c->v_new = floats(B * KV);
     c->att = floats(B * Q);
     c->gate = floats(B * F);
     c->up = floats(B * F);
@@ -1008,7 +1009,7 @@ void llm_ctx_free(llm_ctx *c)
         return;
     cache_free(c->k_cache, c->k_bytes);
     cache_free(c->v_cache, c->v_bytes);
-    void *bufs[] = {c->k_new, c->x,      c->xn,     c->proj, c->q,   c->att,
+    void *bufs[] = {c->k_new, c->v_new, c->x,      c->xn,     c->proj, c->q,   c->att,
                     c->gate,    c->up,      c->scores, c->act,    c->logits, c->rope_cos,
                     c->rope_sin, c->act2};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
