@@ -10,10 +10,10 @@
 #include "llm/model.h"
 
 static const char bench_usage[] =
-    "usage: ccai bench MODEL [--threads N] [-p N] [-n N] [-r N] [--kernels NAME] [--json]\n"
+    "usage: ccai bench MODEL [--threads N] [-p N] [-n N] [-d N] [-r N] [--kernels NAME] [--json]\n"
     "\n"
     "Measures prompt processing (-p tokens from an empty cache) and generation\n"
-    "(-n tokens after a 4-token prompt), the median of -r runs each, and in the\n"
+    "(-n tokens after a -d-token prompt), the median of -r runs each, and in the\n"
     "same run the machine's memory read bandwidth and the peak rate of the\n"
     "dot-product instruction the kernels use, with the same threads. Reports\n"
     "generation as a fraction of bandwidth / bytes per token (each run against\n"
@@ -24,6 +24,8 @@ static const char bench_usage[] =
     "  --threads N     threads (default: all cores)\n"
     "  -p, --prompt N  prompt tokens per run (default 128)\n"
     "  -n, --gen N     generated tokens per run (default 64)\n"
+    "  -d, --depth N   tokens in the cache before each generation run: the\n"
+    "                  speed at that context length (default 4)\n"
     "  -r, --repeats N runs of each, the median is reported (default 3)\n"
     "  --kernels NAME  compute kernels: auto, scalar, ... (default auto)\n"
     "  --quick         short microbenchmarks (a smoke test, not a measurement)\n"
@@ -56,6 +58,7 @@ static int cmd_bench(int argc, char **argv)
     static const struct option opts[] = {
         {"threads", required_argument, NULL, OPT_THREADS},
         {"prompt", required_argument, NULL, 'p'}, {"gen", required_argument, NULL, 'n'},
+        {"depth", required_argument, NULL, 'd'},
         {"repeats", required_argument, NULL, 'r'},
         {"kernels", required_argument, NULL, OPT_KERNELS},
         {"json", no_argument, NULL, OPT_JSON}, {"quick", no_argument, NULL, OPT_QUICK},
@@ -65,13 +68,18 @@ static int cmd_bench(int argc, char **argv)
     bool json = false;
     int c, li;
     optind = 1;
-    while ((li = -1, c = getopt_long(argc, argv, ":p:n:r:", opts, &li)) != -1) {
-        const char *name = li >= 0 ? opts[li].name : c == 'p' ? "-p" : c == 'n' ? "-n" : "-r";
+    while ((li = -1, c = getopt_long(argc, argv, ":p:n:d:r:", opts, &li)) != -1) {
+        const char *name = li >= 0      ? opts[li].name
+                           : c == 'p' ? "-p"
+                           : c == 'n' ? "-n"
+                           : c == 'd' ? "-d"
+                                      : "-r";
         bool ok = true;
         switch (c) {
         case OPT_THREADS: ok = int_arg(optarg, 1, 1024, &p.n_threads); break;
         case 'p': ok = int_arg(optarg, 1, 65536, &p.n_prompt); break;
         case 'n': ok = int_arg(optarg, 1, 65536, &p.n_gen); break;
+        case 'd': ok = int_arg(optarg, 1, 65536, &p.n_depth); break;
         case 'r': ok = int_arg(optarg, 1, 1000, &p.repeats); break;
         case OPT_KERNELS: p.kernels = optarg; break;
         case OPT_JSON: json = true; break;

@@ -156,11 +156,9 @@ llm_peak_kind llm_bench_peak_kind(uint32_t weight_type)
 
 /* ---- A whole run ---------------------------------------------------------------------- */
 
-enum { GEN_PROMPT = 4 }; /* the short prompt before a generation run */
-
 llm_bench_params llm_bench_params_default(void)
 {
-    return (llm_bench_params){.n_prompt = 128, .n_gen = 64, .repeats = 3};
+    return (llm_bench_params){.n_prompt = 128, .n_gen = 64, .n_depth = 4, .repeats = 3};
 }
 
 /* Seeded pseudo-random token ids (xorshift64): the same run every time. */
@@ -183,17 +181,18 @@ static ccai_code time_prompt(llm_ctx *c, const int32_t *tokens, int n, double *t
     return rc;
 }
 
-/* Tokens/s of n one-token evaluations after a GEN_PROMPT-token prompt;
- * *runs += the pool hand-offs they made. */
-static ccai_code time_gen(llm_ctx *c, llm_pool *pool, const int32_t *tokens, int n, double *tps,
-                          uint64_t *runs, ccai_err *err)
+/* Tokens/s of n one-token evaluations after the depth tokens already in
+ * the cache (what comes after them is dropped first); *runs += the pool
+ * hand-offs they made. */
+static ccai_code time_gen(llm_ctx *c, llm_pool *pool, const int32_t *tokens, int depth, int n,
+                          double *tps, uint64_t *runs, ccai_err *err)
 {
-    llm_ctx_reset(c);
-    ccai_code rc = llm_ctx_eval(c, tokens, GEN_PROMPT, NULL, err);
+    llm_ctx_rewind(c, (uint32_t)depth);
+    ccai_code rc = CCAI_OK;
     uint64_t r0 = llm_pool_runs(pool);
     double t0 = now_s();
     for (int i = 0; i < n && !rc; i++)
-        rc = llm_ctx_eval(c, &tokens[GEN_PROMPT + i], 1, NULL, err);
+        rc = llm_ctx_eval(c, &tokens[depth + i], 1, NULL, err);
     *tps = n / (now_s() - t0);
     *runs += llm_pool_runs(pool) - r0;
     return rc;
@@ -208,6 +207,9 @@ static ccai_code check_params(const llm_bench_params *p, ccai_err *err)
         return ccai_fail(err, CCAI_ERR_ARG,
                          "bench: -p %d / -n %d out of range (1..65536 tokens each)", p->n_prompt,
                          p->n_gen);
+    if (p->n_depth < 1 || p->n_depth > 65536)
+        return ccai_fail(err, CCAI_ERR_ARG, "bench: -d %d out of range (1..65536 tokens)",
+                         p->n_depth);
     if (p->repeats < 1 || p->repeats > 1000)
         return ccai_fail(err, CCAI_ERR_ARG, "bench: repeats %d out of range (1..1000)",
                          p->repeats);
@@ -245,7 +247,7 @@ static double bw_sample(llm_bench_bw *bw, const llm_bench_params *p, int *passes
 static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels *k,
                            const llm_bench_params *p, llm_bench_result *r, ccai_err *err)
 {
-    int n_gen_total = GEN_PROMPT + p->n_gen;
+    int n_gen_total = p->n_depth + p->n_gen;
     int n = p->n_prompt > n_gen_total ? p->n_prompt : n_gen_total;
     llm_ctx *c = NULL;
     ccai_code rc = llm_ctx_new(m, (uint32_t)n, pool, k, &c, err);
@@ -262,13 +264,18 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
     /* Before the bandwidth buffer exists: the model's own footprint. */
     r->rss_mb = llm_bench_rss_mb();
     r->weights_huge_fraction = gguf_huge_fraction(m->file->base);
+    /* The generation runs' prompt, once: each run goes back to it. */
+    if (!rc) {
+        llm_ctx_reset(c);
+        rc = llm_ctx_eval(c, tokens, (size_t)p->n_depth, NULL, err);
+    }
     llm_bench_bw *bw;
     if (!rc && !(rc = llm_bench_bw_open(pool, p->quick, &bw, err))) {
         uint64_t runs = 0;
         int passes = 0, i = 0;
         r->gen_bw_samples[0] = bw_sample(bw, p, &passes);
         for (; !rc && r->gen_counted < p->repeats && i < 2 * p->repeats; i++) {
-            rc = time_gen(c, pool, tokens, p->n_gen, &r->gen_runs[i], &runs, err);
+            rc = time_gen(c, pool, tokens, p->n_depth, p->n_gen, &r->gen_runs[i], &runs, err);
             double before = r->gen_bw_samples[i], after = bw_sample(bw, p, &passes);
             r->gen_bw_samples[i + 1] = after;
             r->gen_runs_bw[i] = before > after ? before : after;
@@ -326,7 +333,8 @@ ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_pa
     r->weight_type = llm_bench_weight_type(m);
     r->kernels = k->name;
     r->threads = llm_pool_size(pool);
-    r->n_prompt = p->n_prompt, r->n_gen = p->n_gen, r->repeats = p->repeats;
+    r->n_prompt = p->n_prompt, r->n_gen = p->n_gen, r->n_depth = p->n_depth;
+    r->repeats = p->repeats;
     r->pp_runs = ccai_xcalloc((size_t)p->repeats, sizeof *r->pp_runs);
     size_t most = 2 * (size_t)p->repeats; /* repeats, and one more per moved run */
     r->gen_runs = ccai_xcalloc(most, sizeof *r->gen_runs);
@@ -341,10 +349,10 @@ ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_pa
     r->pool_run_us = llm_bench_pool_run_us(pool, p->quick);
 
     r->pp_tps = llm_bench_median(r->pp_runs, p->repeats);
-    /* Token i of a generation run sits at position GEN_PROMPT + i and reads
-     * that many cached positions plus its own: GEN_PROMPT + (n + 1) / 2 on
+    /* Token i of a generation run sits at position n_depth + i and reads
+     * that many cached positions plus its own: n_depth + (n + 1) / 2 on
      * average, and the bytes are linear in it. */
-    r->kv_positions = GEN_PROMPT + (p->n_gen + 1) / 2.0;
+    r->kv_positions = p->n_depth + (p->n_gen + 1) / 2.0;
     r->weight_bytes_per_token = llm_bench_bytes_per_token(m, r->kv_positions);
     run_bounds(r);
     r->gen_best_bound_tps = r->bandwidth.value * 1e9 / (double)r->weight_bytes_per_token;
@@ -395,6 +403,7 @@ char *llm_bench_json(const llm_bench_result *r)
     SET("threads", json_integer(r->threads));
     SET("n_prompt", json_integer(r->n_prompt));
     SET("n_gen", json_integer(r->n_gen));
+    SET("n_depth", json_integer(r->n_depth));
     SET("repeats", json_integer(r->repeats));
     SET("pp_tps", json_real(r->pp_tps));
     SET("gen_tps", json_real(r->gen_tps));
@@ -449,7 +458,9 @@ void llm_bench_print(FILE *f, const llm_bench_result *r)
             r->threads == 1 ? "" : "s", r->repeats);
     fprintf(f, "prompt   (pp%-5d) %10.2f tok/s", r->n_prompt, r->pp_tps);
     print_runs(f, r->pp_runs, r->repeats);
-    fprintf(f, "generate (tg%-5d) %10.2f tok/s", r->n_gen, r->gen_tps);
+    char tg[48];
+    snprintf(tg, sizeof tg, "generate (tg%d@d%d)", r->n_gen, r->n_depth);
+    fprintf(f, "%-18s %10.2f tok/s", tg, r->gen_tps);
     print_runs(f, r->gen_runs, r->gen_done);
     fprintf(f, "bandwidth          %10.2f GB/s   (%s, best pass)\n", r->bandwidth.value,
             r->bandwidth.method);

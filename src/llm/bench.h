@@ -118,6 +118,7 @@ typedef struct llm_bench_params {
     int n_threads;        /* 0 = online cores */
     int n_prompt;         /* tokens per prompt-processing run (-p) */
     int n_gen;            /* tokens per generation run (-n) */
+    int n_depth;          /* tokens in the cache before a generation run's first (-d) */
     int repeats;          /* runs of each (-r); the median is reported */
     const char *kernels;  /* NULL / "auto", "scalar", ... */
     bool quick;           /* quick microbenchmarks (tests) */
@@ -128,13 +129,13 @@ typedef struct llm_bench_params {
     void *sample_arg;
 } llm_bench_params;
 
-/* Defaults: threads 0, -p 128, -n 64, -r 3, auto kernels. */
+/* Defaults: threads 0, -p 128, -n 64, -d 4, -r 3, auto kernels. */
 llm_bench_params llm_bench_params_default(void);
 
 typedef struct llm_bench_result {
     char *name;                      /* owned */
     const char *arch, *weight_type, *kernels;
-    int threads, n_prompt, n_gen, repeats;
+    int threads, n_prompt, n_gen, n_depth, repeats;
     /* Generation runs made: `repeats` steady ones (the two bandwidth
      * samples around a run within LLM_BENCH_BW_MOVED of each other) and
      * one more for each run that was not, at most 2 x repeats in all.
@@ -174,10 +175,11 @@ typedef struct llm_bench_result {
 } llm_bench_result;
 
 /* Runs the benchmark on m (named `name` in the report): one untimed prompt
- * run (warm-up), `repeats` prompt runs of n_prompt tokens, `repeats`
- * generations of n_gen tokens after a 4-token prompt with bandwidth passes
- * between them (and up to `repeats` more, one for each run during which
- * the bandwidth moved), the KV cache emptied before each run, then the peak and
+ * run (warm-up), `repeats` prompt runs of n_prompt tokens from an empty KV
+ * cache, `repeats` generations of n_gen tokens after an n_depth-token
+ * prompt (evaluated once, untimed; each run starts from it) with bandwidth
+ * passes between them (and up to `repeats` more, one for each run during
+ * which the bandwidth moved), then the peak and
  * pool microbenchmarks; tokens are seeded pseudo-random ids (no tokenizer,
  * no sampling). Fills *out (free with llm_bench_result_free). Errors: bad
  * parameters (CCAI_ERR_ARG), unknown kernels, a context or buffer that

@@ -57,6 +57,27 @@ printf 'hello\n/clear\nagain\n/bye\nnot read\n' | "$CCAI" run "$M" -n 4 --temp 0
 expect_eq "$?" "0" "interactive chat exits 0 on /bye"
 expect_contains "$(cat "$TMP/chat")" "Cleared session context" "/clear"
 
+# --- ccai bench: the report's parameters, --depth, bad values ---
+B="$TMP/q-Q8_0.gguf"
+expect_rc 0 "$CCAI" bench "$B" --quick --threads 2 -p 8 -n 4 -d 20 -r 1 --json
+expect_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["n_prompt"], d["n_gen"], d["n_depth"], d["kv_positions"], d["threads"])')" \
+  "8 4 20 22.5 2" "bench --json: -p, -n, -d and the KV positions they give"
+expect_rc 0 "$CCAI" bench "$B" --quick -p 8 -n 4 --depth 12 -r 1
+expect_contains "$OUT" "generate (tg4@d12)" "bench table: generation at its depth"
+expect_contains "$OUT" "KV at 14.5 positions" "bench table: the KV positions"
+expect_rc 0 "$CCAI" bench "$B" --quick -p 8 -n 4 -r 1 --json
+expect_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["n_depth"])')" "4" "bench: depth 4 by default"
+expect_rc 2 "$CCAI" bench "$B" -d 0
+expect_contains "$ERR" "bad value '0' for -d" "bench -d 0"
+expect_rc 2 "$CCAI" bench "$B" --depth many
+expect_contains "$ERR" "bad value 'many' for --depth" "bench --depth many"
+expect_rc 2 "$CCAI" bench "$B" -n 70000
+expect_contains "$ERR" "bad value '70000' for -n" "bench -n too large"
+expect_rc 2 "$CCAI" bench
+expect_contains "$ERR" "missing the MODEL file" "bench without a model"
+expect_rc 1 "$CCAI" bench "$TMP/bad.gguf" --quick
+expect_contains "$ERR" "gguf" "bench on a bad file names the format"
+
 # --- the real tiny model (shared) ---
 if have_shared; then
   S="$SHARED/models/stories260K.gguf"

@@ -705,6 +705,42 @@ static void test_run_moved(void **state)
     free_tiny(&t);
 }
 
+/* -d: the generation runs start with n_depth tokens in the cache (evaluated
+ * once, each run rewinds to them): the context holds them, the KV bytes
+ * per token count them, and the report says so. */
+static void test_run_depth(void **state)
+{
+    (void)state;
+    tiny t = make_tiny("Q8_0", false);
+    llm_bench_params p = llm_bench_params_default();
+    assert_int_equal(p.n_depth, 4);
+    p.n_threads = 2, p.n_prompt = 8, p.n_gen = 4, p.n_depth = 300, p.repeats = 2, p.quick = true;
+    llm_bench_result r;
+    ccai_err err = {0};
+    if (llm_bench_run(t.m, "tiny", &p, &r, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(r.n_depth, 300);
+    double kv = 300 + (4 + 1) / 2.0; /* positions 300..303 */
+    assert_true(r.kv_positions == kv);
+    assert_int_equal(r.weight_bytes_per_token, llm_bench_bytes_per_token(t.m, kv));
+    assert_true(r.weight_bytes_per_token > llm_bench_bytes_per_token(t.m, 4 + 2.5));
+    for (int i = 0; i < r.gen_done; i++)
+        assert_positive(r.gen_runs[i], "a generation run at depth 300");
+    char *text = llm_bench_json(&r);
+    json_t *o = json_loads(text, 0, NULL);
+    assert_non_null(o);
+    assert_int_equal(num(o, "n_depth"), 300);
+    assert_close(num(o, "kv_positions"), kv, "kv_positions at depth 300");
+    json_decref(o);
+    free(text);
+    char *table = table_of(&r);
+    assert_non_null(strstr(table, "generate (tg4@d300)"));
+    assert_non_null(strstr(table, "KV at 302.5 positions"));
+    free(table);
+    llm_bench_result_free(&r);
+    free_tiny(&t);
+}
+
 static void test_run_errors(void **state)
 {
     (void)state;
@@ -719,7 +755,13 @@ static void test_run_errors(void **state)
     p.repeats = 1, p.n_prompt = 0;
     assert_int_equal(llm_bench_run(t.m, "x", &p, &r, &err), CCAI_ERR_ARG);
     assert_string_equal(err.msg, "bench: -p 0 / -n 64 out of range (1..65536 tokens each)");
-    p.n_prompt = 8, p.kernels = "nope";
+    p.n_prompt = 8, p.n_depth = 0;
+    assert_int_equal(llm_bench_run(t.m, "x", &p, &r, &err), CCAI_ERR_ARG);
+    assert_string_equal(err.msg, "bench: -d 0 out of range (1..65536 tokens)");
+    p.n_depth = 65537;
+    assert_int_equal(llm_bench_run(t.m, "x", &p, &r, &err), CCAI_ERR_ARG);
+    assert_string_equal(err.msg, "bench: -d 65537 out of range (1..65536 tokens)");
+    p.n_depth = 4, p.kernels = "nope";
     assert_int_equal(llm_bench_run(t.m, "x", &p, &r, &err), CCAI_ERR_ARG);
     assert_non_null(strstr(err.msg, "unknown kernel set 'nope'"));
     free_tiny(&t);
@@ -735,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_huge_fraction),
         cmocka_unit_test(test_run_json),
         cmocka_unit_test(test_run_moved),
+        cmocka_unit_test(test_run_depth),
         cmocka_unit_test(test_run_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
