@@ -182,12 +182,13 @@ static ccai_code time_prompt(llm_ctx *c, const int32_t *tokens, int n, double *t
 }
 
 /* Tokens/s of n one-token evaluations after the depth tokens already in
- * the cache (what comes after them is dropped first); *runs += the pool
- * hand-offs they made. */
+ * the cache (what comes after them is dropped first); *start = the
+ * position of the first; *runs += the pool hand-offs they made. */
 static ccai_code time_gen(llm_ctx *c, llm_pool *pool, const int32_t *tokens, int depth, int n,
-                          double *tps, uint64_t *runs, ccai_err *err)
+                          double *tps, uint32_t *start, uint64_t *runs, ccai_err *err)
 {
     llm_ctx_rewind(c, (uint32_t)depth);
+    *start = llm_ctx_pos(c);
     ccai_code rc = CCAI_OK;
     uint64_t r0 = llm_pool_runs(pool);
     double t0 = now_s();
@@ -272,10 +273,12 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
     llm_bench_bw *bw;
     if (!rc && !(rc = llm_bench_bw_open(pool, p->quick, &bw, err))) {
         uint64_t runs = 0;
+        uint32_t start = 0;
         int passes = 0, i = 0;
         r->gen_bw_samples[0] = bw_sample(bw, p, &passes);
         for (; !rc && r->gen_counted < p->repeats && i < 2 * p->repeats; i++) {
-            rc = time_gen(c, pool, tokens, p->n_depth, p->n_gen, &r->gen_runs[i], &runs, err);
+            rc = time_gen(c, pool, tokens, p->n_depth, p->n_gen, &r->gen_runs[i], &start, &runs,
+                          err);
             double before = r->gen_bw_samples[i], after = bw_sample(bw, p, &passes);
             r->gen_bw_samples[i + 1] = after;
             r->gen_runs_bw[i] = before > after ? before : after;
@@ -286,6 +289,11 @@ static ccai_code run_model(const llm_model *m, llm_pool *pool, const llm_kernels
             llm_bench_bw_pass(bw);
         r->bandwidth = llm_bench_bw_close(bw);
         r->pool_runs_per_token = (double)runs / ((double)r->gen_done * p->n_gen);
+        /* Token i of a run sits at position start + i and reads that many
+         * cached positions plus its own: start + (n + 1) / 2 on average,
+         * and the bytes are linear in it (start is -d, read back from the
+         * context). */
+        r->kv_positions = start + (p->n_gen + 1) / 2.0;
     }
     free(tokens);
     llm_ctx_free(c);
@@ -349,10 +357,6 @@ ccai_code llm_bench_run(const llm_model *m, const char *name, const llm_bench_pa
     r->pool_run_us = llm_bench_pool_run_us(pool, p->quick);
 
     r->pp_tps = llm_bench_median(r->pp_runs, p->repeats);
-    /* Token i of a generation run sits at position n_depth + i and reads
-     * that many cached positions plus its own: n_depth + (n + 1) / 2 on
-     * average, and the bytes are linear in it. */
-    r->kv_positions = p->n_depth + (p->n_gen + 1) / 2.0;
     r->weight_bytes_per_token = llm_bench_bytes_per_token(m, r->kv_positions);
     run_bounds(r);
     r->gen_best_bound_tps = r->bandwidth.value * 1e9 / (double)r->weight_bytes_per_token;
