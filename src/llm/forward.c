@@ -933,10 +933,10 @@ static size_t max_act_row(const llm_model *m)
 
 /* Zeroed memory for the KV cache, asked for transparent huge pages
  * (MADV_HUGEPAGE, a hint; without them, 4 KiB pages). Attention reads each
- * region front to back, and in 4 KiB pages a token's attention at 1500
- * positions missed the TLB every 4 KiB of 3 MB a layer: 2 MiB pages made
- * the token 4% faster there, 1% at 152 positions (docs/bench.md, "The KV
- * cache's layout"). The price: a region of 2 MiB or more takes its first
+ * region front to back, in 4 KiB pages a new page (and likely a TLB miss)
+ * every 4 KiB of the 3 MB a layer holds at 1500 positions: 2 MiB pages
+ * made the token 4% faster there, 1% at 152 positions (docs/bench.md,
+ * "The KV cache's layout"). The price: a region of 2 MiB or more takes its first
  * page at its first position, so most of the cache is resident from the
  * first token (as llama.cpp, which clears its cache when it makes it). NULL
  * when the system refuses the mapping. */
