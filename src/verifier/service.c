@@ -5,6 +5,7 @@
  * deferred reply: an appraisal that waits for PCS/PCCS (a cold cache, up to
  * its 30 s timeout) holds up neither the loop (health checks, keys, other
  * clients' rate limits) nor the other appraisals (docs/verifier.md). */
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -258,6 +259,9 @@ static void *appraisal_worker(void *arg)
 {
     attest_job *job = arg;
     ccai_verifier *v = job->v;
+    /* The worker threads stay from job to job (base/workers.h): nothing an
+     * earlier appraisal left in OpenSSL's error queue may reach this one. */
+    ERR_clear_error();
     appraise_and_answer(job);
     job_free(job);
     ccai_workers_done(&v->workers);
