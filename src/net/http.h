@@ -139,9 +139,10 @@ void ccai_http_reply_error(ccai_http_req *req, int status, const char *fmt, ...)
 ccai_http_stream *ccai_http_stream_start(ccai_http_req *req, int status, const char *content_type);
 
 /* Loop thread: answers later, in one piece, from any thread, through
- * ccai_http_stream_reply(_json). Set extra headers before deferring. The
- * caller owns the handle; a handle ended without a reply answers 500. NULL
- * when a reply was already started. */
+ * ccai_http_stream_reply(_json). Set extra headers before deferring or
+ * with ccai_http_stream_set_header. The caller owns the handle; a handle
+ * ended without a reply answers 500. NULL when a reply was already
+ * started. */
 ccai_http_stream *ccai_http_defer(ccai_http_req *req);
 
 /* Any thread: queues a chunk for the loop to write (copied). False once the
@@ -157,6 +158,12 @@ bool ccai_http_stream_cancelled(const ccai_http_stream *s);
 /* Any thread: ends the reply (the final chunk follows the queued ones) and
  * releases the caller's handle: s must not be used afterwards. NULL is a no-op. */
 void ccai_http_stream_end(ccai_http_stream *s);
+
+/* Any thread, deferred handles, before the reply: adds a header to it (as
+ * ccai_http_set_header: a repeated name replaces the earlier value, except
+ * Set-Cookie). The value is copied, and wiped once sent. False for a name or
+ * value that cannot be a header, a streamed handle, or after the reply. */
+bool ccai_http_stream_set_header(ccai_http_stream *s, const char *name, const char *value);
 
 /* Any thread, deferred handles: sends the whole reply (body copied) and ends
  * the handle like ccai_http_stream_end. Dropped silently if the client has

@@ -99,6 +99,7 @@ struct ccai_http_stream {
     int reply_status;
     char *reply_ctype;
     ccai_buf reply_body;
+    ccai_buf reply_headers; /* name NUL value NUL, ... (deferred replies) */
     /* set at creation, then read-only */
     bool deferred;
     /* loop thread only */
@@ -115,6 +116,11 @@ struct ccai_http_stream {
 void ccai_net_on_request(struct evhttp_request *ev, void *arg);
 /* Sends a whole reply (status clamped to 100..599, body copied) whether or
  * not r->replied is set; the caller guards against double answers. */
+/* True when name and value can be a header line. */
+bool ccai_net_header_ok(const char *name, const char *value);
+/* Adds a header to r's reply: a repeated name replaces the earlier value,
+ * except Set-Cookie. */
+bool ccai_net_put_header(ccai_http_req *r, const char *name, const char *value);
 void ccai_net_send_whole(ccai_http_req *r, int status, const char *ctype, const void *body,
                          size_t len);
 /* Replaces a reply header (internal callers, after replied is set). */

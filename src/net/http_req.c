@@ -499,16 +499,23 @@ ccai_http_server *ccai_http_req_server(const ccai_http_req *req)
 
 /* ---- whole replies (loop thread) ------------------------------------------------------------ */
 
-bool ccai_http_set_header(ccai_http_req *req, const char *name, const char *value)
+bool ccai_net_header_ok(const char *name, const char *value)
 {
-    if (req->replied || !name || !value || !*name || strpbrk(name, "\r\n: \t") ||
-        strpbrk(value, "\r\n"))
-        return false;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+    return name && value && *name && !strpbrk(name, "\r\n: \t") && !strpbrk(value, "\r\n");
+}
+
+bool ccai_net_put_header(ccai_http_req *r, const char *name, const char *value)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
     if (strcasecmp(name, "Set-Cookie") != 0)
         while (evhttp_remove_header(h, name) == 0) {
         }
     return evhttp_add_header(h, name, value) == 0;
+}
+
+bool ccai_http_set_header(ccai_http_req *req, const char *name, const char *value)
+{
+    return !req->replied && ccai_net_header_ok(name, value) && ccai_net_put_header(req, name, value);
 }
 
 void ccai_net_set_header(ccai_http_req *r, const char *name, const char *value)

@@ -40,6 +40,7 @@ static void stream_unref(ccai_http_stream *s)
     pthread_mutex_destroy(&s->mu);
     wipe_buf(&s->pending);
     wipe_buf(&s->reply_body);
+    wipe_buf(&s->reply_headers);
     free(s->reply_ctype);
     free(s);
 }
@@ -116,10 +117,17 @@ static void end_stream(ccai_http_stream *s, ccai_http_req *r)
 }
 
 static void answer_deferred(ccai_http_stream *s, ccai_http_req *r, bool has_reply, int status,
-                            const char *ctype, const ccai_buf *body)
+                            const char *ctype, const ccai_buf *body, const ccai_buf *headers)
 {
     release(s, r);
     if (has_reply) {
+        /* Pairs of NUL-terminated strings, checked when they were set. */
+        for (size_t o = 0; o < headers->len;) {
+            const char *name = (const char *)headers->data + o;
+            const char *value = name + strlen(name) + 1;
+            ccai_net_put_header(r, name, value);
+            o = (size_t)(value + strlen(value) + 1 - (const char *)headers->data);
+        }
         ccai_net_send_whole(r, status, ctype, body->data, body->len);
     } else {
         char *e = ccai_net_error_json("internal error: the request ended without an answer");
@@ -148,9 +156,10 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     (void)what;
     ccai_http_stream *s = arg;
     pthread_mutex_lock(&s->mu);
-    ccai_buf chunk = s->pending, body = s->reply_body;
+    ccai_buf chunk = s->pending, body = s->reply_body, headers = s->reply_headers;
     s->pending = (ccai_buf){0};
     s->reply_body = (ccai_buf){0};
+    s->reply_headers = (ccai_buf){0};
     char *ctype = s->reply_ctype;
     s->reply_ctype = NULL;
     bool end = s->end_requested, has_reply = s->has_reply;
@@ -163,7 +172,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     ccai_http_req *r = s->req;
     if (r && s->deferred) {
         if (end)
-            answer_deferred(s, r, has_reply, status, ctype, &body);
+            answer_deferred(s, r, has_reply, status, ctype, &body, &headers);
     } else if (r) {
         if (chunk.len)
             push_chunk(r, &chunk);
@@ -177,6 +186,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     wipe_buf(&chunk);
     free(ctype);
     wipe_buf(&body);
+    wipe_buf(&headers);
 }
 
 void ccai_net_stream_detach(ccai_http_stream *s)
@@ -277,6 +287,31 @@ void ccai_http_stream_end(ccai_http_stream *s)
     }
     pthread_mutex_unlock(&s->mu);
     stream_unref(s); /* the caller's reference */
+}
+
+bool ccai_http_stream_set_header(ccai_http_stream *s, const char *name, const char *value)
+{
+    if (!s || !ccai_net_header_ok(name, value))
+        return false;
+    pthread_mutex_lock(&s->mu);
+    bool ok = s->deferred && !s->closed && !s->end_requested;
+    if (ok) {
+        /* Grown by hand: a realloc would leave earlier values (a session
+         * cookie) behind in the freed block. */
+        size_t n = strlen(name) + 1, v = strlen(value) + 1;
+        ccai_buf *h = &s->reply_headers;
+        if (h->len + n + v > h->cap) {
+            ccai_buf grown = {0};
+            ccai_buf_reserve(&grown, 2 * (h->len + n + v));
+            ccai_buf_append(&grown, h->data, h->len);
+            wipe_buf(h);
+            *h = grown;
+        }
+        ccai_buf_append(h, name, n);
+        ccai_buf_append(h, value, v);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
 }
 
 void ccai_http_stream_reply(ccai_http_stream *s, int status, const char *content_type,

@@ -14,13 +14,13 @@
  *   DELETE /api/admin/keys/<id>
  *   GET    /api/keys               POST {label}; DELETE /api/keys/<id>: one's own keys
  *
- * Password work (Argon2id, ~70 ms and 64 MiB) belongs off the event loop.
- * Creating a user runs on a short-lived worker thread and answers through a
- * deferred reply. A login cannot yet: its reply carries Set-Cookie, and a
- * deferred reply (net/http.h) has no way to add headers, so the password
- * check runs on the loop thread, bounded per client address (10 a minute)
- * and overall (5 a second, bursts of 20). Secrets taken from request bodies
- * are wiped once used; none is logged. */
+ * Password work (Argon2id, ~70 ms and 64 MiB) stays off the event loop: a
+ * login and a user creation each hand it to a worker thread (at most
+ * MAX_WORKERS at once, so at most that many 64 MiB Argon2 buffers; one more
+ * gets 503 with Retry-After), which answers through a deferred reply, the
+ * session cookie included. Logins are also limited per client address (10 a
+ * minute) and overall (5 a second, bursts of 20). Secrets taken from
+ * request bodies are wiped once used; none is logged. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,14 +34,14 @@
 enum {
     SESSION_TTL_S = 12 * 3600,
     LOGIN_PER_MINUTE = 10,    /* per client address */
-    LOGIN_ALL_PER_MINUTE = 300, /* every client together: bounds the loop's Argon2 time */
+    LOGIN_ALL_PER_MINUTE = 300, /* every client together: bounds the workers' Argon2 time */
     LOGIN_ALL_BURST = 20,
-    MAX_WORKERS = 4,          /* user creations hashing at once */
+    MAX_WORKERS = 4,          /* logins and user creations hashing at once */
 };
 
 typedef struct auth_state {
     ccai_ratelimit *login_rl, *login_all;
-    ccai_workers workers; /* user creations */
+    ccai_workers workers; /* password work: logins, user creations */
 } auth_state;
 
 typedef enum { VIA_NONE, VIA_OFF, VIA_KEY, VIA_SESSION } auth_via;
@@ -230,12 +230,120 @@ static bool login_allowed(ccai_server *s, ccai_http_req *req)
     return false;
 }
 
+/* Password work for one request, on a worker thread: a login, or a user
+ * creation. The loop parsed the request; the worker answers through reply. */
+typedef struct pw_job {
+    ccai_server *s;
+    ccai_http_stream *reply;
+    char *name, *password, *path;
+    bool login;
+    int role;      /* creations */
+    int64_t actor; /* for the access log: the admin creating; the user logged in */
+    uint64_t t0;
+} pw_job;
+
+static void pw_job_free(pw_job *job)
+{
+    ccai_wipe(job->password, strlen(job->password));
+    free(job->password);
+    free(job->name);
+    free(job->path);
+    free(job);
+}
+
+static int reply_stream_code(ccai_http_stream *reply, const ccai_err *err)
+{
+    int status = status_for(err->code);
+    ccai_http_stream_reply_error(reply, status, "%s", err->msg);
+    return status;
+}
+
+/* Checks the password, makes a session and answers with its cookie. */
+static int do_login(pw_job *job)
+{
+    ccai_accounts *acc = job->s->acc;
+    ccai_user who;
+    ccai_err err = {0};
+    char *token = NULL, cookie[256];
+    int status = 200;
+    if (ccai_accounts_check_password(acc, job->name, job->password, &who, &err) ||
+        ccai_accounts_session_create(acc, &who, SESSION_TTL_S, &token, &err) ||
+        ccai_accounts_cookie_header(token, SESSION_TTL_S, cookie, sizeof cookie)) {
+        if (!err.msg[0])
+            ccai_fail(&err, CCAI_ERR_STATE, "cannot make the session cookie");
+        status = reply_stream_code(job->reply, &err);
+    } else {
+        job->actor = who.id;
+        ccai_http_stream_set_header(job->reply, "Set-Cookie", cookie);
+        json_t *r = json_pack("{s:o, s:i}", "user", user_json(&who), "expires_in", SESSION_TTL_S);
+        ccai_http_stream_reply_json(job->reply, status, r);
+        json_decref(r);
+        ccai_wipe(cookie, sizeof cookie);
+    }
+    ccai_accounts_free_secret(token);
+    return status;
+}
+
+static int do_create(pw_job *job)
+{
+    ccai_user u;
+    ccai_err err = {0};
+    if (ccai_accounts_user_create(job->s->acc, job->name, job->password, job->role, &u, &err))
+        return reply_stream_code(job->reply, &err);
+    json_t *r = json_pack("{s:o}", "user", user_json(&u));
+    ccai_http_stream_reply_json(job->reply, 201, r);
+    json_decref(r);
+    return 201;
+}
+
+static void *pw_worker(void *arg)
+{
+    pw_job *job = arg;
+    ccai_server *s = job->s;
+    auth_state *st = s->auth_state;
+    int status = job->login ? do_login(job) : do_create(job);
+    ccai_access_log(s, "POST", job->path, status, ccai_now_ns() - job->t0, job->actor, -1, -1);
+    pw_job_free(job);
+    ccai_workers_done(&st->workers);
+    return NULL;
+}
+
+/* Hands req's password work to a worker (job: login, role, actor, t0;
+ * name and password copied), which answers and logs. False, the request
+ * answered (503 when MAX_WORKERS are busy) and logged here, when it cannot
+ * start. */
+static bool start_pw_job(ccai_server *s, ccai_http_req *req, const char *name,
+                         const char *password, const pw_job *tmpl)
+{
+    auth_state *st = s->auth_state;
+    if (!ccai_workers_take(&st->workers)) {
+        ccai_http_set_header(req, "Retry-After", "1");
+        ccai_http_reply_error(req, 503, "busy checking passwords (%d at once); retry in 1 s",
+                              MAX_WORKERS);
+        log_req(s, req, 503, tmpl->t0, tmpl->actor);
+        return false;
+    }
+    pw_job *job = ccai_xmalloc(sizeof *job);
+    *job = *tmpl;
+    job->s = s;
+    job->name = ccai_xstrdup(name);
+    job->password = ccai_xstrdup(password);
+    job->path = ccai_xstrdup(ccai_http_path(req));
+    job->reply = ccai_http_defer(req);
+    if (!ccai_workers_spawn(&st->workers, pw_worker, job)) {
+        ccai_http_stream_reply_error(job->reply, 503, "cannot start a worker thread; retry later");
+        log_req(s, req, 503, tmpl->t0, tmpl->actor);
+        pw_job_free(job);
+        return false;
+    }
+    return true;
+}
+
 static void on_login(ccai_http_req *req, void *arg)
 {
     uint64_t t0 = ccai_now_ns();
     ccai_server *s = arg;
-    int status = 200;
-    int64_t uid = -1;
+    int status = 0;
     json_t *j = NULL;
     const char *name = NULL, *password = NULL;
     if (!s->acc) {
@@ -250,29 +358,13 @@ static void on_login(ccai_http_req *req, void *arg)
     } else if (!name || !password) {
         ccai_http_reply_error(req, status = 400, "expected \"username\" and \"password\"");
     } else {
-        ccai_user who;
-        ccai_err err = {0};
-        char *token = NULL, cookie[256];
-        if (ccai_accounts_check_password(s->acc, name, password, &who, &err) ||
-            ccai_accounts_session_create(s->acc, &who, SESSION_TTL_S, &token, &err) ||
-            ccai_accounts_cookie_header(token, SESSION_TTL_S, cookie, sizeof cookie)) {
-            if (!err.msg[0])
-                ccai_fail(&err, CCAI_ERR_STATE, "cannot make the session cookie");
-            reply_code(req, &err, &status);
-        } else {
-            uid = who.id;
-            ccai_http_set_header(req, "Set-Cookie", cookie);
-            json_t *r = json_pack("{s:o, s:i}", "user", user_json(&who), "expires_in",
-                                  SESSION_TTL_S);
-            ccai_http_reply_json(req, 200, r);
-            json_decref(r);
-            ccai_wipe(cookie, sizeof cookie);
-        }
-        ccai_accounts_free_secret(token);
+        /* Answered and logged by the worker, or here when it cannot start. */
+        start_pw_job(s, req, name, password, &(pw_job){.login = true, .actor = -1, .t0 = t0});
     }
     wipe_json_string(json_object_get(j, "password"));
     json_decref(j);
-    log_req(s, req, status, t0, uid);
+    if (status)
+        log_req(s, req, status, t0, -1);
 }
 
 static void on_logout(ccai_http_req *req, void *arg)
@@ -338,52 +430,6 @@ static void on_users_list(ccai_http_req *req, void *arg)
     log_req(s, req, status, t0, who.id);
 }
 
-typedef struct create_job {
-    ccai_server *s;
-    ccai_http_stream *reply;
-    char *name, *password, *path;
-    int role;
-    int64_t actor;
-    uint64_t t0;
-} create_job;
-
-static void *create_worker(void *arg)
-{
-    create_job *job = arg;
-    ccai_server *s = job->s;
-    auth_state *st = s->auth_state;
-    ccai_user u;
-    ccai_err err = {0};
-    int status = 201;
-    if (ccai_accounts_user_create(s->acc, job->name, job->password, job->role, &u, &err)) {
-        status = status_for(err.code);
-        json_t *e = json_pack("{s:s}", "error", err.msg);
-        ccai_http_stream_reply_json(job->reply, status, e);
-        json_decref(e);
-    } else {
-        json_t *r = json_pack("{s:o}", "user", user_json(&u));
-        ccai_http_stream_reply_json(job->reply, status, r);
-        json_decref(r);
-    }
-    ccai_access_log(s, "POST", job->path, status, ccai_now_ns() - job->t0, job->actor, -1, -1);
-    ccai_wipe(job->password, strlen(job->password));
-    free(job->password);
-    free(job->name);
-    free(job->path);
-    free(job);
-    ccai_workers_done(&st->workers);
-    return NULL;
-}
-
-/* Hands the Argon2 work to a detached worker; false (caller answers 503)
- * when too many are running. */
-static bool start_create(ccai_server *s, create_job *job)
-{
-    auth_state *st = s->auth_state;
-    return ccai_workers_take(&st->workers) &&
-           ccai_workers_spawn(&st->workers, create_worker, job);
-}
-
 static void on_users_create(ccai_http_req *req, void *arg)
 {
     uint64_t t0 = ccai_now_ns();
@@ -405,27 +451,14 @@ static void on_users_create(ccai_http_req *req, void *arg)
     } else if (ccai_accounts_name_valid(name, &err)) {
         reply_code(req, &err, &status);
     } else {
-        create_job *job = ccai_xcalloc(1, sizeof *job);
-        *job = (create_job){.s = s, .name = ccai_xstrdup(name), .password = ccai_xstrdup(password),
-                            .path = ccai_xstrdup(ccai_http_path(req)), .role = role,
-                            .actor = who.id, .t0 = t0};
-        job->reply = ccai_http_defer(req);
-        if (!start_create(s, job)) {
-            json_t *e = json_pack("{s:s}", "error", "busy creating users; retry shortly");
-            ccai_http_stream_reply_json(job->reply, 503, e);
-            json_decref(e);
-            ccai_wipe(job->password, strlen(job->password));
-            free(job->password);
-            free(job->name);
-            free(job->path);
-            free(job);
-            status = 503;
-        }
+        /* Answered and logged by the worker, or here when it cannot start. */
+        start_pw_job(s, req, name, password,
+                     &(pw_job){.login = false, .role = role, .actor = who.id, .t0 = t0});
     }
     wipe_json_string(json_object_get(j, "password"));
     json_decref(j);
     if (status)
-        log_req(s, req, status, t0, who.id); /* else the worker logs */
+        log_req(s, req, status, t0, who.id);
 }
 
 /* The last path segment after prefix ("/api/admin/users/" + name). */

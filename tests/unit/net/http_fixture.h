@@ -268,6 +268,27 @@ FX void *defer_worker(void *arg)
     return NULL;
 }
 
+/* A value longer than the handle's first header buffer, so that it grows. */
+FX const char LONG_COOKIE[] = "long=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                              "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                              "0123456789abcdef0123456789abcdef; Path=/; HttpOnly";
+
+/* A deferred reply with headers set from the worker. */
+FX void *defer_headers_worker(void *arg)
+{
+    ccai_http_stream *s = arg;
+    sleep_ms(20);
+    assert_true(ccai_http_stream_set_header(s, "Retry-After", "7"));
+    assert_true(ccai_http_stream_set_header(s, "Set-Cookie", "a=1"));
+    assert_true(ccai_http_stream_set_header(s, "Set-Cookie", LONG_COOKIE));
+    assert_true(ccai_http_stream_set_header(s, "X-Frame-Options", "SAMEORIGIN"));
+    assert_false(ccai_http_stream_set_header(s, "X-Bad", "v\r\nInjected: yes"));
+    assert_false(ccai_http_stream_set_header(s, "Bad Name", "v"));
+    assert_false(ccai_http_stream_set_header(NULL, "X-None", "v"));
+    ccai_http_stream_reply_error(s, 429, "later: %d", 2);
+    return NULL;
+}
+
 FX void *defer_noreply_worker(void *arg)
 {
     ccai_http_stream_end(arg);
@@ -279,7 +300,10 @@ FX void h_defer(ccai_http_req *r, void *arg)
     (void)arg;
     ccai_http_stream *s = ccai_http_defer(r);
     assert_false(ccai_http_stream_send(s, "x", 1)); /* deferred handles take no chunks */
-    spawn(ccai_http_query(r, "noreply") ? defer_noreply_worker : defer_worker, s);
+    spawn(ccai_http_query(r, "noreply")   ? defer_noreply_worker
+          : ccai_http_query(r, "headers") ? defer_headers_worker
+                                          : defer_worker,
+          s);
 }
 
 /* ---- the server under test ----------------------------------------------------------------- */
