@@ -452,6 +452,32 @@ FX void resp_free(resp *r)
     ccai_buf_free(&r->headers);
 }
 
+/* GET path: 429 with want_body, and the headers h_headers and
+ * defer_headers_worker set: Retry-After 7, Set-Cookie a=1 and cookie2 (both
+ * kept), X-Frame-Options replacing the default, the CR LF value refused. */
+FX void expect_set_headers(const server *s, const char *path, const char *want_body,
+                               const char *cookie2)
+{
+    CURL *c = client(s);
+    char *url = ccai_xasprintf("%s%s", s->url, path);
+    resp r;
+    assert_int_equal(perform(c, url, "GET", NULL, 0, NULL, &r), CURLE_OK);
+    assert_int_equal(r.status, 429);
+    assert_string_equal((char *)r.body.data, want_body);
+    const char *h = (char *)r.headers.data;
+    char *want = ccai_xasprintf("set-cookie: %s\r\n", cookie2);
+    assert_non_null(strcasestr(h, "retry-after: 7\r\n"));
+    assert_non_null(strcasestr(h, "set-cookie: a=1\r\n"));
+    assert_non_null(strcasestr(h, want));
+    assert_non_null(strcasestr(h, "x-frame-options: SAMEORIGIN\r\n"));
+    assert_null(strcasestr(h, "x-frame-options: DENY"));
+    assert_null(strcasestr(h, "injected"));
+    free(want);
+    resp_free(&r);
+    free(url);
+    curl_easy_cleanup(c);
+}
+
 /* GET/POST url and expect status and an exact body. */
 FX void expect(const server *s, const char *method, const char *path, long status,
                    const char *want_body)
