@@ -11,10 +11,14 @@
  *
  * No authentication: a client attests before it sends any credential. Quotes
  * are rate-limited per client address (token bucket, attest_per_minute).
- * Quote generation runs on the HTTP loop thread: fast for the simulated TD;
- * on real TDX a configfs-tsm quote takes tens of milliseconds during which
- * the loop waits (acceptable at the rate limit; a worker hand-off would
- * lift it). */
+ * The loop parses the nonce and checks the limit; the quote, the event log
+ * and the reply are made on a worker thread (at most MAX_QUOTING at once;
+ * one more gets 503 with Retry-After), since a real TD's quote takes tens of
+ * milliseconds or more (configfs-tsm through the quote generation service)
+ * and the loop must go on streaming tokens meanwhile. The providers take
+ * quotes from several threads at once (provider.h); what the workers share
+ * here, the collateral bundle, is swapped under a mutex. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +26,7 @@
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/mem.h"
+#include "base/workers.h"
 #include "server/server.h"
 #include "tee/binding.h"
 #include "tee/eventlog.h"
@@ -31,10 +36,13 @@
 enum {
     NONCE_LEN = 32,
     COLLATERAL_MAX_AGE_S = 24 * 3600, /* generated (sim) collateral is re-signed daily */
+    MAX_QUOTING = 8,                  /* evidence requests on workers at once */
 };
 
 typedef struct attest_state {
     ccai_ratelimit *rl;
+    ccai_workers workers;     /* evidence being made */
+    pthread_mutex_t coll_mu;  /* s->collateral and s->collateral_at */
 } attest_state;
 
 /* ---- the nonce -------------------------------------------------------------------- */
@@ -70,21 +78,29 @@ static bool nonce_parse(const char *txt, uint8_t out[NONCE_LEN], char *why, size
 
 /* ---- evidence --------------------------------------------------------------------- */
 
-/* Generated collateral is re-signed once a day so it never nears expiry. */
-static void refresh_collateral(ccai_server *s)
+/* A reference to the collateral bundle to send (NULL: none). Generated
+ * collateral is re-signed once a day so it never nears expiry; a bundle is
+ * never changed once made, only replaced, so holders of the old one may go
+ * on reading it. */
+static json_t *collateral_ref(ccai_server *s)
 {
+    attest_state *st = s->attest_limiter;
+    pthread_mutex_lock(&st->coll_mu);
     time_t now = time(NULL);
-    if (!s->collateral_at || now - s->collateral_at < COLLATERAL_MAX_AGE_S)
-        return;
-    json_t *fresh = NULL;
-    ccai_err err = {0};
-    if (tee_sim_collateral(&s->tee_cfg, now, &fresh, &err)) {
-        fprintf(stderr, "ccai serve: regenerating the simulated collateral: %s\n", err.msg);
-        return; /* the old bundle stays valid for weeks */
+    if (s->collateral_at && now - s->collateral_at >= COLLATERAL_MAX_AGE_S) {
+        json_t *fresh = NULL;
+        ccai_err err = {0};
+        if (tee_sim_collateral(&s->tee_cfg, now, &fresh, &err) == CCAI_OK) {
+            json_decref(s->collateral);
+            s->collateral = fresh;
+            s->collateral_at = now;
+        } else { /* the old bundle stays valid for weeks */
+            fprintf(stderr, "ccai serve: regenerating the simulated collateral: %s\n", err.msg);
+        }
     }
-    json_decref(s->collateral);
-    s->collateral = fresh;
-    s->collateral_at = now;
+    json_t *c = json_incref(s->collateral);
+    pthread_mutex_unlock(&st->coll_mu);
+    return c;
 }
 
 /* The runtime log as of the quote: entries appended after the quote was
@@ -169,14 +185,73 @@ static json_t *evidence(ccai_server *s, const uint8_t nonce[NONCE_LEN], int *sta
         free(c64);
         free(ccel);
     }
-    refresh_collateral(s);
-    if (s->collateral)
-        json_object_set(j, "collateral", s->collateral);
+    json_t *coll = collateral_ref(s);
+    if (coll)
+        json_object_set_new(j, "collateral", coll);
     json_object_set_new(j, "e2e_key", json_null());
     free(q64);
     free(n64);
     free(quote);
     return j;
+}
+
+/* One evidence request on a worker. */
+typedef struct quote_job {
+    ccai_server *s;
+    ccai_http_stream *reply;
+    uint8_t nonce[NONCE_LEN];
+    char *method, *path;
+    uint64_t t0;
+} quote_job;
+
+static void *quote_worker(void *arg)
+{
+    quote_job *job = arg;
+    ccai_server *s = job->s;
+    attest_state *st = s->attest_limiter;
+    ccai_err err = {0};
+    int status = 200;
+    json_t *j = evidence(s, job->nonce, &status, &err);
+    if (j)
+        ccai_http_stream_reply_json(job->reply, status, j);
+    else
+        ccai_http_stream_reply_error(job->reply, status, "%s", err.msg);
+    json_decref(j);
+    ccai_access_log(s, job->method, job->path, status, ccai_now_ns() - job->t0, -1, -1, -1);
+    free(job->method);
+    free(job->path);
+    free(job);
+    ccai_workers_done(&st->workers);
+    return NULL;
+}
+
+/* Hands the evidence for nonce to a worker, which answers and logs; else
+ * answers 503 here. Returns the status answered here (0: the worker's). */
+static int start_quote(ccai_server *s, ccai_http_req *req, const uint8_t nonce[NONCE_LEN],
+                       uint64_t t0)
+{
+    attest_state *st = s->attest_limiter;
+    if (!ccai_workers_take(&st->workers)) {
+        ccai_http_set_header(req, "Retry-After", "1");
+        ccai_http_reply_error(req, 503, "busy: %d attestations are being made; retry in 1 s",
+                              MAX_QUOTING);
+        return 503;
+    }
+    quote_job *job = ccai_xcalloc(1, sizeof *job);
+    job->s = s;
+    memcpy(job->nonce, nonce, NONCE_LEN);
+    job->method = ccai_xstrdup(ccai_http_method(req));
+    job->path = ccai_xstrdup(ccai_http_path(req));
+    job->t0 = t0;
+    job->reply = ccai_http_defer(req);
+    if (!ccai_workers_spawn(&st->workers, quote_worker, job)) {
+        ccai_http_stream_reply_error(job->reply, 503, "cannot start a worker thread; retry later");
+        free(job->method);
+        free(job->path);
+        free(job);
+        return 503;
+    }
+    return 0;
 }
 
 static void answer(ccai_server *s, ccai_http_req *req, const char *nonce_txt, uint64_t t0)
@@ -197,14 +272,8 @@ static void answer(ccai_server *s, ccai_http_req *req, const char *nonce_txt, ui
                               "too many attestation requests from this address (%d a minute); "
                               "retry in %d s",
                               s->cfg->attest_per_minute, retry);
-    } else {
-        ccai_err err = {0};
-        json_t *j = evidence(s, nonce, &status, &err);
-        if (j)
-            ccai_http_reply_json(req, status, j);
-        else
-            ccai_http_reply_error(req, status, "%s", err.msg);
-        json_decref(j);
+    } else if (!(status = start_quote(s, req, nonce, t0))) {
+        return; /* the worker answers and logs */
     }
     ccai_access_log(s, ccai_http_method(req), ccai_http_path(req), status, ccai_now_ns() - t0, -1,
                     -1, -1);
@@ -256,6 +325,8 @@ ccai_code ccai_api_attest_register(ccai_server *s, ccai_err *err)
     attest_state *st = ccai_xcalloc(1, sizeof *st);
     double per_minute = s->cfg->attest_per_minute > 0 ? s->cfg->attest_per_minute : 30;
     st->rl = ccai_ratelimit_new(per_minute, per_minute);
+    ccai_workers_init(&st->workers, MAX_QUOTING);
+    pthread_mutex_init(&st->coll_mu, NULL);
     s->attest_limiter = st;
     ccai_code rc = ccai_http_route(s->http, "GET", "/api/attestation", on_get, s, err);
     if (!rc)
@@ -270,6 +341,8 @@ void ccai_api_attest_free(ccai_server *s)
     attest_state *st = s->attest_limiter;
     if (!st)
         return;
+    ccai_workers_destroy(&st->workers); /* waits for the quotes being made */
+    pthread_mutex_destroy(&st->coll_mu);
     ccai_ratelimit_free(st->rl);
     free(st);
     s->attest_limiter = NULL;

@@ -527,8 +527,8 @@ ccai_code ccai_serve(const ccai_server_config *cfg_in, ccai_err *err)
         ccai_sched_free(s.sched);
     ccai_auth_free(&s);
     ccai_api_models_free(&s); /* pulls in flight call into s.http */
+    ccai_api_attest_free(&s); /* so do quotes being made */
     ccai_http_server_free(s.http);
-    ccai_api_attest_free(&s);
     ccai_accounts_close(s.acc);
     ccai_models_free(&s);
     ccai_tls_free(s.tls);

@@ -12,11 +12,13 @@
  * other file) marks a complete state. RTMR3 updates are read-modify-write
  * under registers.lock; the event-log lock, when a caller holds it, is always
  * taken first (eventlog.h). */
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/file.h"
 #include "base/hash.h"
@@ -36,7 +38,27 @@ typedef struct sim_impl {
     char *chain;               /* PCK leaf, platform CA, root PEM, then a NUL */
     size_t chain_len;          /* counts the NUL, as real quotes do (tdx-facts §1) */
     uint8_t fw_rtmr[3][48];    /* RTMR0..2: replay of ccel.bin */
+    unsigned quote_ms;         /* CCAI_SIM_QUOTE_MS: each quote takes this long */
 } sim_impl;
+
+/* CCAI_SIM_QUOTE_MS (0-60000, unset: 0) makes every quote take that many
+ * milliseconds, as a real TD's does (tens of ms or more through the quote
+ * generation service), so that what waits on quotes can be tested. */
+static ccai_code quote_delay_from_env(unsigned *ms, ccai_err *err)
+{
+    const char *v = getenv("CCAI_SIM_QUOTE_MS");
+    *ms = 0;
+    if (!v)
+        return CCAI_OK;
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if (!*v || *end || v[0] == '-' || n > 60000)
+        return ccai_fail(err, CCAI_ERR_ARG,
+                         "sim: CCAI_SIM_QUOTE_MS: expected milliseconds 0..60000, found \"%.40s\"",
+                         v);
+    *ms = (unsigned)n;
+    return CCAI_OK;
+}
 
 static const char *const STATE_FILES[] = {
     SIM_ROOT_PEM, SIM_PLATFORM_KEY, SIM_PLATFORM_PEM, SIM_PCK_KEY, SIM_PCK_PEM,
@@ -323,6 +345,11 @@ static ccai_code sim_get_quote(tee_provider *p, const uint8_t report_data[64], u
                                size_t *quote_len, ccai_err *err)
 {
     sim_impl *s = p->impl;
+    if (s->quote_ms) {
+        struct timespec ts = {s->quote_ms / 1000, (long)(s->quote_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
     uint8_t rtmr3[48];
     ccai_code rc = read_rtmr3(s->dir, rtmr3, err);
     if (rc)
@@ -435,7 +462,9 @@ ccai_code tee_provider_open_sim(const tee_config *cfg, tee_provider **out, ccai_
     sim_impl *s = ccai_xcalloc(1, sizeof *s);
     s->dir = ccai_xasprintf("%s/%s", cfg->state_dir, SIM_DIR_NAME);
     s->debug = cfg->sim_debug;
-    ccai_code rc = ccai_mkdir_p(s->dir, 0700, err);
+    ccai_code rc = quote_delay_from_env(&s->quote_ms, err);
+    if (!rc)
+        rc = ccai_mkdir_p(s->dir, 0700, err);
     /* Keys live here: owner only, whatever the umask or an older mode. */
     if (!rc && chmod(s->dir, 0700) != 0)
         rc = ccai_fail(err, CCAI_ERR_IO, "sim: chmod 0700 %s failed", s->dir);

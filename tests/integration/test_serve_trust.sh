@@ -361,6 +361,45 @@ http GET /api/admin/users
 expect_eq "$CODE" "404" "no accounts with --auth off"
 stop_server
 
+# --- quotes are made on worker threads: slow ones (CCAI_SIM_QUOTE_MS, as a
+# real TD's through its quote generation service) hold up no other request;
+# eight are made at once and a ninth is refused with 503 ---
+CCAI_SIM_QUOTE_MS=1000 start_server seven --state-dir "$TMP/s8" --auth off || { finish; }
+N7=$($PY -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')
+QUOTES=()
+for i in 1 2 3 4 5 6 7 8 9; do
+  ( curl -sk -o "$TMP/q$i.json" -D "$TMP/q$i.hdr" -w '%{http_code}\n' \
+      "$BASE/api/attestation?nonce=$N7" >"$TMP/q$i.code"; date +%s%N >"$TMP/q$i.t" ) &
+  QUOTES+=($!)
+done
+sleep 0.3
+code=$(curl -sk -o /dev/null -w '%{http_code}' "$BASE/api/version"); t_version=$(date +%s%N)
+wait "${QUOTES[@]}"
+expect_eq "$code" "200" "/api/version while quotes are made"
+expect_eq "$(cat "$TMP"/q[1-9].code | sort | uniq -c | tr -s ' ' | tr '\n' ',')" " 8 200, 1 503," \
+  "eight quotes at once, the ninth refused"
+first=; busy=
+for i in 1 2 3 4 5 6 7 8 9; do
+  if [ "$(cat "$TMP/q$i.code")" = 200 ]; then
+    t=$(cat "$TMP/q$i.t"); { [ -z "$first" ] || [ "$t" -lt "$first" ]; } && first=$t; ok=$i
+  else
+    busy=$i
+  fi
+done
+[ -n "$first" ] && [ "$t_version" -lt "$first" ] && pass || \
+  fail "/api/version answered after a quote: $t_version vs ${first:-none}"
+expect_eq "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["nonce"])' "$TMP/q$ok.json")" \
+  "$N7" "a slow quote's evidence carries its nonce"
+expect_eq "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"])' "$TMP/q$busy.json")" \
+  "busy: 8 attestations are being made; retry in 1 s" "the ninth's 503 message"
+expect_contains "$(tr 'A-Z' 'a-z' <"$TMP/q$busy.hdr")" "retry-after: 1" "the 503 says when to retry"
+stop_server
+P7=$(free_port)
+CCAI_SIM_QUOTE_MS=soon expect_rc 1 "$CCAI" serve --model "$M" --tee sim --state-dir "$TMP/s9" \
+  --listen "127.0.0.1:$P7" --auth off
+expect_contains "$ERR" 'CCAI_SIM_QUOTE_MS: expected milliseconds 0..60000, found "soon"' \
+  "a bad CCAI_SIM_QUOTE_MS is refused"
+
 # --- the operator's certificate and key: evidence binds that key ---
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/k.pem" \
   -out "$TMP/c.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1
