@@ -250,6 +250,13 @@ static void check_claims(const ccai_attest_opts *o, const json_t *c, const char 
     step(r, "token.quote_report_data", qrd && !strcmp(qrd, want),
          "expected SHA-512(ccai-attest/1, our nonce, our key) %s, found %s", want,
          qrd ? qrd : "none");
+    /* What the service says it verified: a TDX quote, every step. */
+    const char *tee = json_string_value(json_object_get(c, "tee"));
+    step(r, "token.tee", tee && (!strcmp(tee, "tdx") || !strcmp(tee, "tdx-sim")),
+         "expected tee tdx (or tdx-sim), found %s", tee ? tee : "none");
+    step(r, "token.verified", json_is_true(json_object_get(c, "verified")),
+         "expected verified: true (every step of the quote's verification passed), found %s",
+         json_is_true(json_object_get(c, "verified")) ? "true" : "not true");
     json_t *pol = json_object_get(c, "policy");
     const char *pid = json_string_value(json_object_get(pol, "policy_id"));
     if (o->policy_id)
@@ -287,9 +294,12 @@ static void appraise_service(const ccai_attest_opts *o, const json_t *ev_json,
         step(r, "service", false, "%s: no issuer or jwks_uri", disc_url);
         goto out;
     }
+    /* Always the wrapped form: the policy is ours to choose (or the
+     * service's default), never the server's. A bare object may carry
+     * "policy_ids" and "strict", and the server made the bare object. */
     json_t *req = o->policy_id ? json_pack("{s:O, s:[s]}", "evidence", ev_json, "policy_ids",
                                            o->policy_id)
-                               : json_incref((json_t *)(uintptr_t)ev_json);
+                               : json_pack("{s:O}", "evidence", ev_json);
     body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     if (!(ans = service_json(o, "POST", post_url, body, r, "token")))

@@ -10,13 +10,17 @@ usage: rp_proxy.py MODE LISTEN_PORT UPSTREAM_PORT CERT KEY LOG [ARG]
               the HTTP response recorded in the file ARG (an old nonce)
   switch      the first ARG connections are relayed raw, later ones are mitm
               (a key change after a successful attestation)
+  inject      mitm in front of a server that uses the proxy's own key (so the
+              binding holds: this is the server lying), adding the members of
+              the JSON object ARG to its evidence (e.g. {"policy_ids":["dev"]})
   service     a lying attestation service (UPSTREAM_PORT unused): OIDC
               discovery, a JWKS and ES256 tokens of its own key saying "pass"
               for any ccai-attest/1 evidence, bound to its nonce and SPKI,
               with one lie named by ARG: ok (none), policy (policy_id
               "default" whatever was asked), report_data (the quote's report
               data is not the binding, report_data_ok still true), iss
-              (another issuer), expired (exp in the past)
+              (another issuer), expired (exp in the past), tee (tee "sgx"),
+              unverified (verified false, pass still true)
 
 Every request line the proxy sees in clear (mitm, replay) is appended to LOG,
 so a test can show that nothing was sent; raw relays log "relay". Stops on
@@ -107,6 +111,18 @@ def forward(req):
             out += d
     return out
 
+def inject(req):
+    """forward, with ARG's members added to an evidence answer."""
+    out = forward(req)
+    if b'/api/attestation?' not in req.split(b'\r\n', 1)[0]:
+        return out
+    head, _, body = out.partition(b'\r\n\r\n')
+    ev = json.loads(body)
+    ev.update(json.loads(arg))
+    body = json.dumps(ev).encode()
+    lines = [h for h in head.split(b'\r\n') if not h.lower().startswith(b'content-length:')]
+    return b'\r\n'.join(lines) + b'\r\nContent-Length: ' + str(len(body)).encode() + b'\r\n\r\n' + body
+
 def b64u(b):
     return base64.urlsafe_b64encode(b).rstrip(b'=').decode()
 
@@ -150,6 +166,10 @@ def service_answer(req):
             c["iss"] = "https://elsewhere.invalid"
         elif arg == 'expired':
             c["exp"] = now - 10
+        elif arg == 'tee':
+            c["tee"] = "sgx"
+        elif arg == 'unverified':
+            c["verified"] = False
         hdr = b64u(json.dumps({"alg": "ES256", "kid": "liar", "typ": "JWT"}).encode())
         inp = hdr + "." + b64u(json.dumps(c).encode())
         r, s_ = utils.decode_dss_signature(SVC_KEY.sign(inp.encode(), ec.ECDSA(hashes.SHA256())))
@@ -167,6 +187,8 @@ def handle(c):
         relay(c)
     elif mode in ('mitm', 'switch'):
         serve_tls(c, forward)
+    elif mode == 'inject':
+        serve_tls(c, inject)
     elif mode == 'service':
         serve_tls(c, service_answer)
     elif mode == 'replay':

@@ -189,6 +189,26 @@ if "$CCAI" verifier --help >/dev/null 2>&1; then
   wait_port "$HPORT" || fail "plain JWKS twin did not start"
   expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$VURL" --verifier-ca "$TMP/v.crt" --trust-simulated
   expect_contains "$OUT" "✗ jwks                 http://127.0.0.1:$HPORT/jwks.json: Protocol \"http\" not supported" "JWKS over http refused"
+  # the server does not choose the policy: one that adds "policy_ids" to its
+  # evidence, naming a permissive policy of the service's, is appraised
+  # against the service's default all the same (the client wraps the
+  # evidence; a bare one would select "dev" and pass)
+  mkdir -p "$TMP/vpol"
+  printf '{"id":"dev","allow_simulated":true}' >"$TMP/vpol/dev.json"
+  verifier policies --policy-dir "$TMP/vpol"
+  serve lying --tls-cert "$TMP/px.crt" --tls-key "$TMP/px.key"
+  proxy inject '{"policy_ids":["dev"],"strict":false}'
+  expect_rc 2 "$CCAI" attest "$PURL" --verifier "$VURL" --verifier-ca "$TMP/v.crt" --trust-simulated
+  expect_contains "$OUT" "✗ token.policy" "injected policy id ignored: the default policy fails"
+  expect_contains "$OUT" "✗ token.policy         simulated: expected tdx, found no trusted root" \
+    "the default policy's reason"
+  printf '%s' "$(grep -h '"path":"/v1/attestation"' "$TMP/v-policies.log" | tail -1)" >"$TMP/vline"
+  expect_eq "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1])).get("policy_id"))' "$TMP/vline")" \
+    "default" "the service logged the default policy"
+  # and the policy the client names is the one used
+  expect_rc 0 "$CCAI" attest "$PURL" --verifier "$VURL" --verifier-ca "$TMP/v.crt" --trust-simulated --policy-id dev
+  expect_contains "$OUT" "✓ token.policy_id" "the client's own policy choice"
+  PORT=$MAIN_PORT
   # options that belong to local verification are refused with --verifier
   expect_rc 1 "$CCAI" attest "$MAIN_URL" --verifier "$VURL" --policy "$TMP/policy.json"
 else
@@ -213,6 +233,15 @@ expect_contains "$OUT" "✗ token.iss            expected $PURL, found https://e
 proxy service expired
 expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt"
 expect_contains "$OUT" "✗ token                token: expired at" "expired token"
+proxy service tee
+expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt"
+expect_contains "$OUT" "expected tee tdx (or tdx-sim), found sgx" "a token for another TEE"
+expect_contains "$OUT" "✗ token.tee" "the tee step fails"
+proxy service unverified
+expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt"
+expect_contains "$OUT" "✗ token.verified" "a token whose quote did not verify"
+expect_contains "$OUT" "expected verified: true (every step of the quote's verification passed), found not true" \
+  "the verified step's reason"
 
 # --- usage ---------------------------------------------------------------------------
 expect_rc 1 "$CCAI" attest

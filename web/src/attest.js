@@ -230,7 +230,9 @@ export async function attest(opts) {
   let tok, disc, jwks;
   try {
     tok = await fetchJson(fetchFn, `${verifier}/v1/attestation`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: ev.text, cache: 'no-store',
+      // The evidence byte for byte, wrapped: a bare object's "policy_ids" and
+      // "strict" would choose the policy, and the server wrote the object.
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"evidence":${ev.text}}`, cache: 'no-store',
     }, 'verifier');
     [disc, jwks] = await Promise.all([
       fetchJson(fetchFn, `${verifier}/.well-known/openid-configuration`, { cache: 'no-store' }, 'verifier discovery'),

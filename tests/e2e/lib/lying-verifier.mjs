@@ -88,6 +88,7 @@ export async function startLyingVerifier({ dir, origin }) {
         let ev;
         try {
           ev = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          if (ev && typeof ev.evidence === 'object') ev = ev.evidence; /* the wrapped form */
         } catch {
           return send(400, { error: 'expected ccai-attest/1 evidence JSON' });
         }

@@ -163,18 +163,18 @@ test('nonces are 32 fresh random bytes in base64url', () => {
 
 // ---- the whole check with a fake network ---------------------------------------------
 
-function fakeNet({ token, evidenceNonce, verifier = 'https://v.test', down = false, status = 200 }) {
+function fakeNet({ token, evidenceNonce, verifier = 'https://v.test', down = false, status = 200, extra = {} }) {
   const seen = [];
   const reply = (code, body) => ({ ok: code < 300, status: code, text: async () => (typeof body === 'string' ? body : JSON.stringify(body)) });
   const fetchFn = async (url, init = {}) => {
     seen.push({ url, init });
     if (url.startsWith('/api/attestation?nonce=')) {
       const n = url.split('=')[1];
-      return reply(200, { version: 'ccai-attest/1', tee: 'tdx-sim', nonce: evidenceNonce || n, quote: 'AA==' });
+      return reply(200, { version: 'ccai-attest/1', tee: 'tdx-sim', nonce: evidenceNonce || n, quote: 'AA==', ...extra });
     }
     if (down) throw new TypeError('Failed to fetch');
     if (url === `${verifier}/v1/attestation`) {
-      return status === 200 ? reply(200, { token: token(JSON.parse(init.body).nonce) }) : reply(status, { error: 'policy not found' });
+      return status === 200 ? reply(200, { token: token(JSON.parse(init.body).evidence.nonce) }) : reply(status, { error: 'policy not found' });
     }
     if (url === `${verifier}/.well-known/openid-configuration`) return reply(200, { issuer: ISS, jwks_uri: `${verifier}/jwks.json` });
     if (url === `${verifier}/jwks.json`) return reply(200, jwks);
@@ -185,7 +185,7 @@ function fakeNet({ token, evidenceNonce, verifier = 'https://v.test', down = fal
 
 const tokenFor = (n) => signJwt(key, { ...simClaims({ issuer: ISS, nonce: n, now: NOW }) });
 
-test('attest: the evidence goes to the verifier byte for byte and the result is amber', async () => {
+test('attest: the evidence goes to the verifier byte for byte, wrapped, and the result is amber', async () => {
   const net = fakeNet({ token: tokenFor });
   const r = await attest({ verifierUrl: 'https://v.test/', fetch: net.fetchFn, nowS: () => NOW });
   assert.equal(r.state, 'amber');
@@ -193,7 +193,16 @@ test('attest: the evidence goes to the verifier byte for byte and the result is 
   assert.equal(r.issuer, ISS);
   assert.match(net.seen[0].url, /^\/api\/attestation\?nonce=[A-Za-z0-9_-]{43}$/);
   const post = net.seen.find((s) => s.init.method === 'POST');
-  assert.equal(post.init.body, JSON.stringify({ version: 'ccai-attest/1', tee: 'tdx-sim', nonce: r.nonce, quote: 'AA==' }));
+  const ev = JSON.stringify({ version: 'ccai-attest/1', tee: 'tdx-sim', nonce: r.nonce, quote: 'AA==' });
+  assert.equal(post.init.body, `{"evidence":${ev}}`);
+});
+
+test('attest: policy ids the server puts in its evidence choose nothing', async () => {
+  const net = fakeNet({ token: tokenFor, extra: { policy_ids: ['dev'], strict: false } });
+  await attest({ verifierUrl: 'https://v.test', fetch: net.fetchFn, nowS: () => NOW });
+  const body = JSON.parse(net.seen.find((s) => s.init.method === 'POST').init.body);
+  assert.deepEqual(Object.keys(body), ['evidence']);
+  assert.deepEqual(body.evidence.policy_ids, ['dev']); /* inside, where the verifier ignores it */
 });
 
 test('attest: an unreachable verifier is red', async () => {
