@@ -252,6 +252,17 @@ test('send anyway works in this chat only, and warns on every message', async ()
   assert.equal(warnings.length, 2);
   for (const w of warnings) assert.match(w, /^⚠ sent although attestation failed: token header: kid not-in-jwks/);
   await shot('10-override-warning');
+  // The consent was to that failure: a check failing for another reason
+  // blocks this chat again; the same failure again is still consented to.
+  const kidReason = await page.textContent('#blocked-reason');
+  assert.equal(await useVerifier(env.liar.url('policy-fail')), 'red');
+  assert.equal(await page.isVisible('#blocked'), true);
+  assert.equal(await page.isDisabled('#send'), true);
+  assert.equal(await page.isHidden('#chat-warning'), true);
+  assert.notEqual(await page.textContent('#blocked-reason'), kidReason);
+  assert.equal(await useVerifier(env.liar.url('other-kid')), 'red');
+  assert.equal(await page.isVisible('#chat-warning'), true);
+  assert.equal(await page.isDisabled('#send'), false);
   await page.click('#new-chat'); // a new chat starts blocked again
   assert.equal(await settled(), 'red');
   assert.equal(await page.isVisible('#blocked'), true);

@@ -127,6 +127,15 @@ function claimChecks(claims, { issuer, nonce, nowS }) {
   return checks;
 }
 
+// True when a check's result no longer holds: it passed (green or amber)
+// with a token that has expired since (or has no exp). A send then checks
+// again first: the server, its key or the verifier may have changed.
+export function stale(result, nowS) {
+  if (!result || result.state === 'red') return false;
+  const c = result.claims;
+  return !(c && typeof c.exp === 'number' && nowS <= c.exp);
+}
+
 function verdict(checks, claims) {
   const bad = checks.find((k) => !k.ok);
   if (bad) return { state: 'red', reason: bad.reason };

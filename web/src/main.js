@@ -6,7 +6,7 @@
 // of the chat carries a visible warning. Nothing here downgrades silently.
 import * as api from './api.js';
 import * as store from './store.js';
-import { attest, trimUrl } from './attest.js';
+import { attest, stale, trimUrl } from './attest.js';
 import { renderMarkdown, splitThink } from './markdown.js';
 import { renderDetails } from './details.js';
 
@@ -32,7 +32,13 @@ const state = {
   settings: loadSettings(),
 };
 
-const overrideOf = (chat) => (chat && state.overrides.has(chat.id) ? state.overrides.get(chat.id) : null);
+// An override is consent to one failure: a check that fails for another
+// reason blocks the chat again until that one is consented to.
+const overrideOf = (chat) => {
+  if (!chat || !state.overrides.has(chat.id)) return null;
+  const r = state.overrides.get(chat.id);
+  return state.attest && state.attest.reason === r ? r : null;
+};
 
 function loadSettings() {
   try {
@@ -218,9 +224,18 @@ async function generate() {
   }
 }
 
+// Before a send: a passed check whose token has expired is done again, and
+// the send goes ahead only if the composer still allows it. False: stop.
+async function freshEnough() {
+  if (!stale(state.attest, Date.now() / 1000)) return true;
+  await checkAttestation();
+  updateComposer();
+  return !$('send').disabled;
+}
+
 async function send() {
   const text = $('prompt').value.trim();
-  if (!text || $('send').disabled) return;
+  if (!text || $('send').disabled || !(await freshEnough())) return;
   const chat = state.chat;
   chat.model = $('model').value;
   const m = { role: 'user', content: text };
@@ -236,6 +251,7 @@ async function send() {
 async function regenerate() {
   const msgs = state.chat.messages;
   if (state.busy || $('send').disabled || !msgs.length || msgs[msgs.length - 1].role !== 'assistant') return;
+  if (!(await freshEnough())) return;
   msgs.pop();
   renderMessages();
   await generate();

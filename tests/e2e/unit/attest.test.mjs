@@ -4,7 +4,7 @@
 // them with WebCrypto, the path the browser takes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attest, b64urlDecode, b64urlEncode, decodeJwt, makeNonce, verifyToken } from '../../../web/src/attest.js';
+import { attest, b64urlDecode, b64urlEncode, decodeJwt, makeNonce, stale, verifyToken } from '../../../web/src/attest.js';
 import { b64u, makeKey, signJwt, simClaims } from '../lib/token.mjs';
 
 const ISS = 'https://127.0.0.1:9/honest';
@@ -231,4 +231,15 @@ test('attest: a token replayed from an earlier nonce is red', async () => {
   const old = b64u(Buffer.alloc(32, 1));
   const r = await attest({ verifierUrl: 'https://v.test', fetch: fakeNet({ token: () => tokenFor(old) }).fetchFn, nowS: () => NOW });
   assert.equal(r.reason, `nonce: expected ${r.nonce}, found ${old}`);
+});
+
+test('stale: a passed check holds until its token expires', () => {
+  const passed = (exp) => ({ state: 'amber', claims: { exp } });
+  assert.equal(stale(passed(NOW + 10), NOW), false);
+  assert.equal(stale(passed(NOW), NOW), false);
+  assert.equal(stale(passed(NOW - 1), NOW), true);
+  assert.equal(stale({ state: 'green', claims: {} }, NOW), true); /* no exp: check again */
+  assert.equal(stale({ state: 'green' }, NOW), true);
+  assert.equal(stale({ state: 'red', reason: 'x' }, NOW), false); /* blocked anyway */
+  assert.equal(stale(null, NOW), false);
 });
