@@ -55,8 +55,11 @@ void cli_attest_print(FILE *f, const ccai_attest_opts *o, const ccai_attest_resu
     }
     if (r->outcome == CCAI_ATTEST_PASS && r->simulated)
         fprintf(f, "PASS: verified, but the TEE is SIMULATED (tdx-sim): NOT confidential\n");
-    else if (r->outcome == CCAI_ATTEST_PASS)
+    else if (r->outcome == CCAI_ATTEST_PASS && r->code_pinned)
         fprintf(f, "PASS: a genuine TD, bound to this TLS key; the policy passed\n");
+    else if (r->outcome == CCAI_ATTEST_PASS)
+        fprintf(f, "PASS: a genuine TD, bound to this TLS key; the policy passed, but it pins no "
+                   "server binary (binary_sha256): the TD may run any code\n");
     else if (r->outcome == CCAI_ATTEST_NO_COLLATERAL)
         fprintf(f, "FAIL: no collateral to verify against\n");
     else

@@ -119,7 +119,10 @@ static bool attest(chat *c)
     }
     if (c->att.outcome == CCAI_ATTEST_PASS) {
         fprintf(stderr, "ccai chat: attested %s%s\n", c->a.o.url,
-                c->att.simulated ? " -- SIMULATED TEE: NOT confidential" : "");
+                c->att.simulated      ? " -- SIMULATED TEE: NOT confidential"
+                : !c->att.code_pinned ? " -- the policy pins no server binary: the TD may run "
+                                        "any code"
+                                      : "");
         return true;
     }
     cli_attest_print(stderr, &c->a.o, &c->att);

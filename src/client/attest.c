@@ -333,6 +333,23 @@ out:
     json_decref(claims);
 }
 
+/* Whether the verdict's policy pinned the code that serves: a passing
+ * binary_sha256 check, or RTMR3's value (which covers the whole runtime
+ * log, the binary included). A policy that pins neither (the default one)
+ * passes any genuine TD, whatever runs in it. */
+static bool code_pinned(const json_t *verdict)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(verdict, "policy"), "checks"), i, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (name && (!strcmp(name, "binary_sha256") || !strcmp(name, "rtmr3")) &&
+            json_is_true(json_object_get(c, "ok")))
+            return true;
+    }
+    return false;
+}
+
 /* ---- entry point ------------------------------------------------------------------- */
 
 ccai_code ccai_attest(const ccai_attest_opts *o, ccai_attest_result *r, ccai_err *err)
@@ -368,6 +385,8 @@ ccai_code ccai_attest(const ccai_attest_opts *o, ccai_attest_result *r, ccai_err
     const char *tee = json_string_value(json_object_get(v, "tee"));
     json_object_set_new(r->report, "tee", tee ? json_string(tee) : json_null());
     r->simulated = tee && !strcmp(tee, "tdx-sim");
+    r->code_pinned = code_pinned(v);
+    json_object_set_new(r->report, "code_pinned", json_boolean(r->code_pinned));
     if (r->outcome == CCAI_ATTEST_PASS && r->simulated && !o->trust_simulated)
         step(r, "simulated", false, "expected a real TD, found tee tdx-sim (simulated: "
                                     "--trust-simulated accepts it, never as confidential)");

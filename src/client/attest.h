@@ -46,6 +46,8 @@ typedef enum {
 typedef struct ccai_attest_result {
     ccai_attest_outcome outcome;
     bool simulated;               /* passed as tee "tdx-sim": not confidential */
+    bool code_pinned;             /* the policy that passed checked the server's
+                                     binary (binary_sha256) or RTMR3's value */
     uint8_t spki_sha256[32];      /* the attested TLS key (valid on PASS) */
     /* {"server","mode","tee","pass","steps":[{"name","ok","detail"}],
      *  "verdict": the local verdict or the token's claims} */

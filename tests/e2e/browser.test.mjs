@@ -285,8 +285,15 @@ test('send anyway works in this chat only, and warns on every message', async ()
   await page.fill('#prompt', '');
 });
 
-test('green is what a verifier vouching for real TDX gives (here one that lies)', async () => {
-  assert.equal(await useVerifier(env.liar.url('lie-tdx')), 'green');
+test('real TDX under a policy that pins no binary is amber, not confidential', async () => {
+  assert.equal(await useVerifier(env.liar.url('lie-tdx')), 'amber');
+  assert.equal(await page.textContent('#shield-label'), 'genuine TDX — code not pinned');
+  assert.equal(await page.isDisabled('#send'), false);
+  assert.match(await page.getAttribute('#shield', 'title'), /^verified Intel TDX, but the policy pins no server binary \(binary_sha256\)/);
+});
+
+test('green is what a verifier vouching for real TDX and a pinned binary gives (here one that lies)', async () => {
+  assert.equal(await useVerifier(env.liar.url('lie-tdx-pinned')), 'green');
   assert.equal(await page.textContent('#shield-label'), 'confidential');
   assert.equal(await page.isHidden('#blocked'), true);
   await page.click('#new-chat');

@@ -20,7 +20,8 @@ usage: rp_proxy.py MODE LISTEN_PORT UPSTREAM_PORT CERT KEY LOG [ARG]
               "default" whatever was asked), report_data (the quote's report
               data is not the binding, report_data_ok still true), iss
               (another issuer), expired (exp in the past), tee (tee "sgx"),
-              unverified (verified false, pass still true)
+              unverified (verified false, pass still true); and pinned, no
+              lie: the policy's checks include a passing binary_sha256
 
 Every request line the proxy sees in clear (mitm, replay) is appended to LOG,
 so a test can show that nothing was sent; raw relays log "relay". Stops on
@@ -166,6 +167,9 @@ def service_answer(req):
             c["iss"] = "https://elsewhere.invalid"
         elif arg == 'expired':
             c["exp"] = now - 10
+        elif arg == 'pinned':
+            c["policy"]["checks"] = [{"name": "binary_sha256", "ok": True, "expected": "x",
+                                      "actual": "x", "reason": None}]
         elif arg == 'tee':
             c["tee"] = "sgx"
         elif arg == 'unverified':

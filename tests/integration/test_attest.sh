@@ -42,7 +42,7 @@ proxy() {
   wait_port "$pp" || fail "proxy $1 did not start"
 }
 
-serve main
+serve main --attest-per-minute 600
 MAIN_URL=$URL; MAIN_PORT=$PORT
 
 # --- local verification ----------------------------------------------------------
@@ -67,12 +67,18 @@ expect_rc 0 "$CCAI" measure --binary "$CCAI" --model "$M" -o "$TMP/policy.json"
 expect_rc 0 "$CCAI" attest "$URL" --trust-simulated --policy "$TMP/policy.json"
 expect_contains "$OUT" "✓ policy.model_sha256" "measured policy: model"
 expect_contains "$OUT" "✓ policy.binary_sha256" "measured policy: binary"
+expect_rc 0 "$CCAI" attest "$URL" --trust-simulated --policy "$TMP/policy.json" --json
+expect_eq "$(printf '%s' "$OUT" | $PY -c 'import json,sys; print(json.load(sys.stdin)["code_pinned"])')" "True" \
+  "a measured policy pins the code"
+expect_rc 0 "$CCAI" attest "$URL" --trust-simulated --json
+expect_eq "$(printf '%s' "$OUT" | $PY -c 'import json,sys; print(json.load(sys.stdin)["code_pinned"])')" "False" \
+  "the default policy pins none"
 sed "s/$(sha256sum "$M" | cut -c1-64)/$(printf '0%.0s' $(seq 64))/" "$TMP/policy.json" > "$TMP/policy-bad.json"
 expect_rc 2 "$CCAI" attest "$URL" --trust-simulated --policy "$TMP/policy-bad.json"
 expect_contains "$OUT" "✗ policy.model_sha256  model_sha256: expected one of [$(printf '0%.0s' $(seq 64))], found $(sha256sum "$M" | cut -c1-64)" "wrong model digest"
 # measure predicts RTMR3 exactly, given serve's configuration
 "$CCAI" serve --model "$M" --tee sim --auth off --listen "127.0.0.1:$PORT" --state-dir "$TMP/main" \
-  --access-log "$TMP/main.access" --print-config > "$TMP/config.json"
+  --access-log "$TMP/main.access" --attest-per-minute 600 --print-config > "$TMP/config.json"
 expect_rc 0 "$CCAI" measure --binary "$CCAI" --config "$TMP/config.json" --model "$M"
 PRED=$(printf '%s' "$OUT" | sed -n 's/^rtmr_3 \([0-9a-f]*\).*/\1/p')
 expect_rc 0 "$CCAI" attest "$URL" --trust-simulated --json
@@ -220,6 +226,15 @@ PORT=$MAIN_PORT
 proxy service ok
 expect_rc 0 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt" --policy-id prod
 expect_contains "$OUT" "✓ token.policy_id" "honest fake service passes"
+expect_contains "$OUT" "PASS: a genuine TD, bound to this TLS key; the policy passed, but it pins no server binary (binary_sha256): the TD may run any code" \
+  "a pass whose policy pins no code says so"
+proxy service pinned
+expect_rc 0 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt" --json
+expect_eq "$(printf '%s' "$OUT" | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["pass"], d["code_pinned"])')" \
+  "True True" "a policy that checked the binary pins the code"
+expect_rc 0 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt"
+expect_contains "$OUT" "PASS: a genuine TD, bound to this TLS key; the policy passed
+" "and then the pass line has no caveat"
 proxy service policy
 expect_rc 2 "$CCAI" attest "$MAIN_URL" --verifier "$PURL" --verifier-ca "$TMP/px.crt" --policy-id prod
 expect_contains "$OUT" "✗ token.policy_id      expected the policy we asked for, prod, found default" "policy id swapped"

@@ -136,11 +136,26 @@ export function stale(result, nowS) {
   return !(c && typeof c.exp === 'number' && nowS <= c.exp);
 }
 
+// True when the policy that passed pinned the code that serves: a passing
+// binary_sha256 check, or RTMR3's value (which covers the whole runtime log).
+// A policy that pins neither (a verifier's default) passes any genuine TD,
+// whatever runs in it: that is not "confidential".
+export function codePinned(claims) {
+  const checks = claims && claims.policy && Array.isArray(claims.policy.checks) ? claims.policy.checks : [];
+  return checks.some((k) => k && (k.name === 'binary_sha256' || k.name === 'rtmr3') && k.ok === true);
+}
+
 function verdict(checks, claims) {
   const bad = checks.find((k) => !k.ok);
   if (bad) return { state: 'red', reason: bad.reason };
   if (claims.tee === 'tdx-sim') return { state: 'amber', reason: 'simulated TEE — not confidential' };
-  return { state: 'green', reason: 'verified Intel TDX; policy passed' };
+  if (!codePinned(claims)) {
+    return {
+      state: 'amber', label: 'genuine TDX — code not pinned',
+      reason: 'verified Intel TDX, but the policy pins no server binary (binary_sha256): the TD may run any code',
+    };
+  }
+  return { state: 'green', reason: 'verified Intel TDX; the policy pins the server binary' };
 }
 
 // Verifies a token for our nonce. opts: {jwks, issuer, nonce, nowS,

@@ -43,8 +43,8 @@ export function renderDetails(a, { checking, verifier, pinned }) {
     st.textContent = 'Checking the server…';
     return;
   }
-  st.textContent = { green: 'Verified: a real Intel TDX confidential VM; the policy passed.',
-    amber: 'Valid token, but a simulated TEE: not confidential.',
+  st.textContent = { green: 'Verified: a real Intel TDX confidential VM running the server binary the policy pins.',
+    amber: a.label ? `Valid token: ${a.reason}.` : 'Valid token, but a simulated TEE: not confidential.',
     red: `Not verified: ${a.reason}` }[a.state];
   st.className = `state-${a.state}`;
   const c = a.claims || {};

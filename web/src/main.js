@@ -65,8 +65,9 @@ function showShield() {
   const s = state.checking ? 'checking' : a ? a.state : 'checking';
   const shield = $('shield');
   shield.dataset.state = s;
-  $('shield-label').textContent = LABELS[s];
-  shield.setAttribute('aria-label', `Attestation: ${LABELS[s]}${a && s === 'red' ? ` (${a.reason})` : ''}`);
+  const label = (s !== 'checking' && a && a.label) || LABELS[s];
+  $('shield-label').textContent = label;
+  shield.setAttribute('aria-label', `Attestation: ${label}${a && s === 'red' ? ` (${a.reason})` : ''}`);
   shield.title = a && !state.checking ? a.reason : 'checking the server…';
   renderDetails(a, { checking: !!state.checking, verifier: verifierUrl(), pinned: state.settings.pinned });
   updateComposer();

@@ -12,7 +12,9 @@
 //   policy-fail    pass false, the policy names a failed check
 //   expired        exp an hour ago
 //   other-kid      signed by a key that is not in its JWKS
-//   lie-tdx        claims real TDX for simulated evidence (what green looks like)
+//   lie-tdx        claims real TDX for simulated evidence, under a policy that
+//                  pins no binary (amber: "genuine TDX — code not pinned")
+//   lie-tdx-pinned the same, and the policy checked a binary_sha256 (green)
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,7 +22,8 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { b64u, makeKey, signJwt, simClaims } from './token.mjs';
 
-export const MODES = ['honest', 'bad-signature', 'wrong-nonce', 'policy-fail', 'expired', 'other-kid', 'lie-tdx'];
+export const MODES = ['honest', 'bad-signature', 'wrong-nonce', 'policy-fail', 'expired', 'other-kid', 'lie-tdx',
+  'lie-tdx-pinned'];
 
 // A self-signed P-256 certificate for 127.0.0.1 in dir (openssl CLI).
 export function makeCert(dir) {
@@ -47,7 +50,10 @@ function tokenFor(mode, key, strayKey, issuer, ev) {
     c.nbf = now - 7200;
     c.exp = now - 3600;
   }
-  if (mode === 'lie-tdx') c.tee = 'tdx';
+  if (mode === 'lie-tdx' || mode === 'lie-tdx-pinned') c.tee = 'tdx';
+  if (mode === 'lie-tdx-pinned') {
+    c.policy.checks.push({ name: 'binary_sha256', expected: ['ab'.repeat(32)], actual: 'ab'.repeat(32), ok: true, reason: 'ok' });
+  }
   const t = signJwt(mode === 'other-kid' ? strayKey : key, c);
   if (mode !== 'bad-signature') return t;
   const [h, p, s] = t.split('.');

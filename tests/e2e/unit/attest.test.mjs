@@ -4,7 +4,7 @@
 // them with WebCrypto, the path the browser takes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attest, b64urlDecode, b64urlEncode, decodeJwt, makeNonce, stale, verifyToken } from '../../../web/src/attest.js';
+import { attest, b64urlDecode, b64urlEncode, codePinned, decodeJwt, makeNonce, stale, verifyToken } from '../../../web/src/attest.js';
 import { b64u, makeKey, signJwt, simClaims } from '../lib/token.mjs';
 
 const ISS = 'https://127.0.0.1:9/honest';
@@ -27,10 +27,32 @@ test('an honest token for the simulated TD is amber', async () => {
     'issuer', 'nonce', 'report data binding', 'quote verified', 'policy', 'tee']);
 });
 
-test('real TDX with everything passing is green', async () => {
-  const r = await check(signJwt(key, claims({ tee: 'tdx' })));
+// A passing policy check that pins the code (binary_sha256 or rtmr3).
+const pinned = (name = 'binary_sha256', ok = true) => {
+  const c = claims({ tee: 'tdx' });
+  c.policy = { ...c.policy, checks: [...c.policy.checks, { name, expected: ['ab'], actual: 'ab', ok, reason: 'ok' }] };
+  return c;
+};
+
+test('real TDX with everything passing and the binary pinned is green', async () => {
+  const r = await check(signJwt(key, pinned()));
   assert.equal(r.state, 'green');
-  assert.equal(r.reason, 'verified Intel TDX; policy passed');
+  assert.equal(r.reason, 'verified Intel TDX; the policy pins the server binary');
+  assert.equal((await check(signJwt(key, pinned('rtmr3')))).state, 'green');
+});
+
+test('real TDX under a policy that pins no binary is amber, not confidential', async () => {
+  for (const c of [claims({ tee: 'tdx' }), pinned('mr_td'), pinned('binary_sha256', false)]) {
+    const r = c.policy.checks.some((k) => k.ok === false)
+      ? null : await check(signJwt(key, c));
+    if (!r) continue; /* a failed check is red anyway */
+    assert.equal(r.state, 'amber');
+    assert.equal(r.label, 'genuine TDX — code not pinned');
+    assert.equal(r.reason, 'verified Intel TDX, but the policy pins no server binary (binary_sha256): the TD may run any code');
+  }
+  assert.equal(codePinned(pinned('binary_sha256', false)), false);
+  assert.equal(codePinned({}), false);
+  assert.equal(codePinned(pinned()), true);
 });
 
 test('a corrupted signature is red', async () => {
