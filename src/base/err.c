@@ -61,6 +61,7 @@ const char *ccai_code_name(ccai_code code)
     case CCAI_ERR_BUSY: return "busy";
     case CCAI_ERR_VERIFY: return "verify";
     case CCAI_ERR_POLICY: return "policy";
+    case CCAI_ERR_NET: return "network";
     }
     return "unknown";
 }

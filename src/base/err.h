@@ -22,6 +22,7 @@ typedef enum ccai_code {
     CCAI_ERR_BUSY,        /* a concurrent writer won a race; retry failed */
     CCAI_ERR_VERIFY,      /* evidence failed a cryptographic check */
     CCAI_ERR_POLICY,      /* evidence verified but a policy rejected it */
+    CCAI_ERR_NET,         /* a remote service was unreachable or answered an error */
 } ccai_code;
 
 typedef struct ccai_err {

@@ -342,6 +342,10 @@ ccai_code ccai_http_server_new(const ccai_http_opts *o, ccai_http_server **out, 
     size_t max_body = o->max_body_bytes ? o->max_body_bytes : DEFAULT_MAX_BODY;
     evhttp_set_max_headers_size(srv->http, (ev_ssize_t)max_header);
     evhttp_set_max_body_size(srv->http, (ev_ssize_t)max_body);
+    /* TRACE and CONNECT stay with libevent, which answers 501 and closes
+     * the connection: it does not read a TRACE request's body, so a TRACE
+     * passed on to the router would leave that body to be parsed as the
+     * next request on the connection (a smuggled request; test_http.c). */
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                               EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);

@@ -18,7 +18,9 @@
  *
  * Errors that libevent answers before any handler runs keep libevent's
  * status and an HTML body: headers over the limit or a malformed request
- * line give 400, a body over the limit gives 413, TRACE/CONNECT give 501.
+ * line give 400, a body over the limit gives 413, TRACE, CONNECT and a
+ * method libevent does not know (FOO, or "get": methods are case-sensitive)
+ * give 501 (RFC 9110 §15.6.2) and close the connection.
  * Everything this layer answers itself is JSON: {"error": "..."}. */
 #ifndef CCAI_NET_HTTP_H
 #define CCAI_NET_HTTP_H

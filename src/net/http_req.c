@@ -400,6 +400,19 @@ static void route(ccai_http_req *r)
     }
 }
 
+/* libevent reads no body for a HEAD request, so one that declares a body
+ * would leave it in the connection to be parsed as the next request (a
+ * request smuggled past a proxy that forwards HEAD bodies). Such a request
+ * is refused, and its connection closed before that body is looked at. */
+static bool unread_body(const ccai_http_req *r)
+{
+    if (evhttp_request_get_command(r->ev) != EVHTTP_REQ_HEAD)
+        return false;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->ev);
+    const char *cl = evhttp_find_header(in, "Content-Length");
+    return evhttp_find_header(in, "Transfer-Encoding") || (cl && strcmp(cl, "0") != 0);
+}
+
 void ccai_net_on_request(struct evhttp_request *ev, void *arg)
 {
     ccai_http_server *srv = arg;
@@ -426,12 +439,17 @@ void ccai_net_on_request(struct evhttp_request *ev, void *arg)
         evhttp_add_header(out, srv->headers[2 * i], srv->headers[2 * i + 1]);
 
     char why[192];
-    if (srv->stopping)
+    if (srv->stopping) {
         ccai_http_reply_error(r, 503, "the server is shutting down");
-    else if (!parse_target(r, why, sizeof why))
+    } else if (unread_body(r)) {
+        ccai_net_set_header(r, "Connection", "close");
+        ccai_http_reply_error(r, 400, "a HEAD request has no body: expected no Content-Length "
+                                      "or Transfer-Encoding");
+    } else if (!parse_target(r, why, sizeof why))
         ccai_http_reply_error(r, 400, "%s", why);
-    else
+    else {
         route(r);
+    }
     /* Replies complete asynchronously, so r is still ours here. */
     if (!r->replied)
         ccai_http_reply_error(r, 500, "internal error: the handler for %s %s did not answer",
@@ -541,8 +559,16 @@ void ccai_net_send_whole(ccai_http_req *r, int status, const char *ctype, const 
         fprintf(stderr, "ccai: out of memory\n");
         abort();
     }
-    if (len)
+    /* A HEAD answer has the headers a GET's would have and no body: libevent
+     * sends whatever body it is given, which a client reads as the start of
+     * the next answer on the connection. */
+    if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", len);
+        ccai_net_set_header(r, "Content-Length", n);
+    } else if (len) {
         evbuffer_add(b, body, len);
+    }
     /* Completes asynchronously: on_complete (or on_close) comes later. */
     evhttp_send_reply(r->ev, status, ccai_net_reason(status), b);
     evbuffer_free(b);

@@ -539,6 +539,7 @@ int api_status_for(const ccai_err *err)
     case CCAI_ERR_NOT_FOUND: return 404;
     case CCAI_ERR_BUSY:
     case CCAI_ERR_STATE: return 503;
+    case CCAI_ERR_NET: return 502;
     default: return 500;
     }
 }

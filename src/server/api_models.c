@@ -117,6 +117,8 @@ static int status_of(ccai_code rc)
     return rc == CCAI_ERR_ARG         ? 400
            : rc == CCAI_ERR_NOT_FOUND ? 404
            : rc == CCAI_ERR_BUSY      ? 409
+           : rc == CCAI_ERR_NET       ? 502 /* the registry's failure, not ours: */
+           : rc == CCAI_ERR_VERIFY    ? 502 /* unreachable, an error, a corrupt blob */
                                       : 500;
 }
 

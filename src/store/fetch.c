@@ -139,7 +139,7 @@ ccai_code store_http_get(const char *url, const char *accept, size_t max, uint8_
     if (d.over)
         rc = ccai_fail(err, CCAI_ERR_PARSE, "GET %s: the answer exceeds %zu bytes", url, max);
     else if (cc != CURLE_OK)
-        rc = ccai_fail(err, CCAI_ERR_IO, "GET %s: %s", url, curl_msg(h, url, cc, errbuf));
+        rc = ccai_fail(err, CCAI_ERR_NET, "GET %s: %s", url, curl_msg(h, url, cc, errbuf));
     if (!rc) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
         if (content_type) {
@@ -360,11 +360,13 @@ static ccai_code attempt(dl *d, bool *again, ccai_err *err)
         *again = rc == CCAI_OK;
     } else if (cc == CURLE_OK && status != 200 && status != 206) {
         ccai_buf_u8(&d->errbody, 0);
-        rc = ccai_fail(err, status == 404 ? CCAI_ERR_NOT_FOUND : CCAI_ERR_IO,
+        rc = ccai_fail(err, status == 404 ? CCAI_ERR_NOT_FOUND : CCAI_ERR_NET,
                        "GET %s: HTTP %ld%s%.200s", f->url, status, d->errbody.len > 1 ? ": " : "",
                        (const char *)d->errbody.data);
     } else if (cc != CURLE_OK) {
-        rc = ccai_fail(err, CCAI_ERR_IO, "GET %s: %s (%llu bytes kept for a resume)", f->url,
+        /* A write error is our disk's; anything else the transfer's. */
+        rc = ccai_fail(err, cc == CURLE_WRITE_ERROR ? CCAI_ERR_IO : CCAI_ERR_NET,
+                       "GET %s: %s (%llu bytes kept for a resume)", f->url,
                        curl_msg(d->h, f->url, cc, errbuf), (unsigned long long)d->have);
         *again = transient(cc);
     } else if (f->has_size && d->have < f->size) {

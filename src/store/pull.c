@@ -98,7 +98,7 @@ static ccai_code get_manifest(const char *base, const store_name *n, uint8_t **t
                        "HTTP 404)",
                        shown, base, url);
     else if (!rc && status != 200)
-        rc = ccai_fail(err, CCAI_ERR_IO, "GET %s: HTTP %ld", url, status);
+        rc = ccai_fail(err, CCAI_ERR_NET, "GET %s: HTTP %ld", url, status);
     if (!rc)
         rc = check_content_type(ct, err);
     if (!rc)

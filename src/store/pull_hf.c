@@ -115,7 +115,7 @@ static ccai_code get_listing(const char *base, const store_name *n, json_t **out
                        "Hugging Face repository %s/%s not found (GET %s: HTTP %ld)", n->ns,
                        n->model, url, status);
     else if (!rc && status != 200)
-        rc = ccai_fail(err, CCAI_ERR_IO, "GET %s: HTTP %ld", url, status);
+        rc = ccai_fail(err, CCAI_ERR_NET, "GET %s: HTTP %ld", url, status);
     if (!rc && (rc = ccai_json_parse((const char *)body, len, out, err)))
         ccai_err_prefix(err, "GET %s", url);
     if (!rc && !json_is_array(json_object_get(*out, "siblings"))) {

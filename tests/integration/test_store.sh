@@ -288,7 +288,7 @@ expect_eq "$(curl -s "$U/api/attestation?nonce=$NONCE" | jexpr '[json.loads(e["e
 req POST /api/pull '{"model":"../x"}'
 expect_eq "$CODE" "400" "/api/pull bad name"
 req POST /api/pull '{"model":"corrupt","stream":false}'
-expect_eq "$CODE" "500" "/api/pull corrupt, not streamed"
+expect_eq "$CODE" "502" "/api/pull corrupt, not streamed: the registry's fault"
 expect_contains "$(cat "$TMP/body")" "is corrupt: expected digest sha256:$SHA" "/api/pull corrupt error"
 req DELETE /api/delete '{"model":"tiny"}'
 expect_eq "$CODE" "409" "/api/delete of a served model"

@@ -102,6 +102,7 @@ static void test_code_names(void **state)
     assert_string_equal(ccai_code_name(CCAI_ERR_NOT_FOUND), "not-found");
     assert_string_equal(ccai_code_name(CCAI_ERR_STATE), "state");
     assert_string_equal(ccai_code_name(CCAI_ERR_BUSY), "busy");
+    assert_string_equal(ccai_code_name(CCAI_ERR_NET), "network");
     assert_string_equal(ccai_code_name(CCAI_ERR_VERIFY), "verify");
     assert_string_equal(ccai_code_name(CCAI_ERR_POLICY), "policy");
     assert_string_equal(ccai_code_name((ccai_code)99), "unknown");

@@ -250,6 +250,22 @@ static void test_pipelining_and_http10(void **state)
     assert_non_null(strstr(got, "\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n"));
     free(got);
 
+    /* A HEAD answer is the GET's headers, Content-Length included, and no
+     * body: the next answer on the connection starts right after them. */
+    fd = raw_connect(&s);
+    const char reqh[] = "HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(send(fd, reqh, sizeof reqh - 1, 0), (ssize_t)(sizeof reqh - 1));
+    got = raw_read_all(fd);
+    close(fd);
+    const char *end = strstr(got, "\r\n\r\n");
+    assert_non_null(end);
+    assert_true(strncmp(got, "HTTP/1.1 200 ", 13) == 0);
+    assert_non_null(strcasestr(got, "content-length: 29\r\n"));
+    assert_true(strncmp(end + 4, "HTTP/1.1 200 ", 13) == 0);
+    assert_non_null(strstr(end + 4, "\r\n\r\n{\"hello\":\"world\",\"tls\":false}"));
+    free(got);
+
     /* HTTP/1.0 has no chunked encoding: the body ends with the connection. */
     fd = raw_connect(&s);
     const char req10[] = "GET /stream?n=2 HTTP/1.0\r\n\r\n";
@@ -261,6 +277,58 @@ static void test_pipelining_and_http10(void **state)
     assert_non_null(body);
     assert_string_equal(body + 4, "{\"i\":0}\n{\"i\":1}\n");
     free(got);
+    finish(&s);
+}
+
+/* A request whose body libevent does not read (TRACE) must not leave that
+ * body to be parsed as the next request: the body here is a whole request,
+ * and only the 501 may come back, then the connection ends. The same for a
+ * method libevent does not know. A HEAD's body is read and dropped. */
+static void test_no_smuggled_request(void **state)
+{
+    (void)state;
+    server s;
+    start(&s, false, (ccai_http_opts){0});
+    static const char *const methods[] = {"TRACE", "CONNECT", "FOO", "get"};
+    const char inner[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        int fd = raw_connect(&s);
+        char *req = ccai_xasprintf("%s /hello HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+                                   methods[i], sizeof inner - 1, inner);
+        assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+        char *got = raw_read_all(fd);
+        close(fd);
+        if (strncmp(got, "HTTP/1.1 501 ", 13) != 0 || strstr(got + 1, "HTTP/1.1") ||
+            strstr(got, "hello"))
+            fail_msg("%s with a request as its body: expected one 501, found %s", methods[i], got);
+        free(got);
+        free(req);
+    }
+    /* libevent does not read a HEAD's body either: a HEAD that declares one
+     * is refused (400) and the connection closed before the body is parsed.
+     * A GET's body is read: the GET after it is answered, nothing between. */
+    static const struct {
+        const char *method, *want;
+    } after[] = {
+        {"HEAD", "HTTP/1.1 400 "},
+        {"GET", "HTTP/1.1 200 "},
+    };
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        int fd = raw_connect(&s);
+        char *req = ccai_xasprintf("%s /hello HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s"
+                                   "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                   after[i].method, sizeof inner - 1, inner);
+        assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+        char *got = raw_read_all(fd);
+        close(fd);
+        const char *second = strstr(got + 1, "HTTP/1.1 ");
+        bool head = !strcmp(after[i].method, "HEAD");
+        if (strncmp(got, after[i].want, strlen(after[i].want)) != 0 || (head && second) ||
+            (!head && (!second || strstr(second + 1, "HTTP/1.1 "))))
+            fail_msg("%s with a request as its body: found %s", after[i].method, got);
+        free(got);
+        free(req);
+    }
     finish(&s);
 }
 
@@ -289,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_stop_with_open_stream),
         cmocka_unit_test(test_quiet_stream_and_idle_timeout),
         cmocka_unit_test(test_pipelining_and_http10),
+        cmocka_unit_test(test_no_smuggled_request),
         cmocka_unit_test(test_deferred_reply),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
