@@ -166,6 +166,15 @@ static void appraise_local(const ccai_attest_opts *o, tee_evidence *ev, time_t n
             r->outcome = CCAI_ATTEST_NO_COLLATERAL;
     } else {
         steps_from_verdict(r, v);
+        /* Said, not failed: the server chose this bundle, and any bundle
+         * still inside its validity verifies, an older one too (before a
+         * TCB recovery that would make this platform OutOfDate). */
+        const char *issued = json_string_value(json_object_get(v, "collateral_issued"));
+        if (!o->collateral && !o->pcs_url && ev->collateral && issued)
+            step(r, "collateral_source", true,
+                 "the server's own bundle, issued %s: a server may send an older one that is "
+                 "still valid; --pcs or --collateral verify against collateral it did not choose",
+                 issued);
         if (!json_is_true(json_object_get(v, "pass")))
             step(r, "verdict", false, "the evidence did not verify or the policy failed");
         /* Verification stopped before it began: no collateral could be had

@@ -50,6 +50,13 @@ expect_rc 0 "$CCAI" attest "$URL" --local --trust-simulated
 expect_contains "$OUT" "PASS: verified, but the TEE is SIMULATED (tdx-sim): NOT confidential" "simulated pass"
 expect_contains "$OUT" "✓ tls_binding" "binding step"
 expect_contains "$OUT" "✓ runtime_replay       the runtime event log (3 events) replays to RTMR3" "RTMR3 replayed"
+expect_contains "$OUT" "✓ collateral_source    the server's own bundle, issued 20" "the collateral's source is said"
+expect_contains "$OUT" "a server may send an older one that is still valid; --pcs or --collateral verify against collateral it did not choose" \
+  "and what that means"
+NC=$($PY -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')
+curl -sk "$URL/api/attestation?nonce=$NC" | $PY -c 'import json,sys; json.dump(json.load(sys.stdin)["collateral"], sys.stdout)' >"$TMP/coll.json"
+expect_rc 0 "$CCAI" attest "$URL" --local --trust-simulated --collateral "$TMP/coll.json"
+case "$OUT" in *collateral_source*) fail "collateral_source said for --collateral";; *) pass;; esac
 expect_rc 0 "$CCAI" attest "$URL" --trust-simulated --json
 expect_eq "$(printf '%s' "$OUT" | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["pass"], d["tee"], d["mode"], d["verdict"]["events"]["models"][0]["sha256"])')" \
   "True tdx-sim local $(sha256sum "$M" | cut -c1-64)" "JSON report"
