@@ -34,5 +34,21 @@ finish() {
   if [ "$failures" -ne 0 ]; then echo "$failures of $((checks + failures)) checks failed"; exit 1; fi
   echo "all $checks checks passed"; exit 0
 }
+# sigterm_stop PID: SIGTERM must end this shell's child PID with exit 0
+# within 5 s. (Polls for the zombie rather than arming a watchdog that could
+# outlive the PID.)
+sigterm_stop() {
+  local pid=$1 t0 n=0 rc
+  t0=$(date +%s%N)
+  kill -TERM "$pid"
+  while [ $n -lt 100 ] && [ -e "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]; do
+    sleep 0.05; n=$((n + 1))
+  done
+  [ $n -ge 100 ] && kill -9 "$pid"
+  wait "$pid"; rc=$?
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  expect_eq "$rc" "0" "exit status after SIGTERM"
+  [ "$ms" -lt 5000 ] && pass || fail "SIGTERM took $ms ms"
+}
 have_shared() { [ -f "$SHARED/testdata/tdx/real-v4-uptodate/quote.bin" ]; }
 PY=/usr/bin/python3

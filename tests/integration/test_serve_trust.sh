@@ -42,21 +42,8 @@ start_server() {
   fail "$name: the server did not start: $(tail -3 "$LOG")"; return 1
 }
 
-# stop_server: SIGTERM must end it with exit 0 within 5 s. (Polls for the
-# zombie rather than arming a watchdog that could outlive the PID.)
-stop_server() {
-  local t0 n=0 rc
-  t0=$(date +%s%N)
-  kill -TERM "$PID"
-  while [ $n -lt 100 ] && [ -e "/proc/$PID" ] && [ "$(awk '{print $3}' "/proc/$PID/stat" 2>/dev/null)" != "Z" ]; do
-    sleep 0.05; n=$((n + 1))
-  done
-  [ $n -ge 100 ] && kill -9 "$PID"
-  wait "$PID"; rc=$?
-  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  expect_eq "$rc" "0" "exit status after SIGTERM"
-  [ "$ms" -lt 5000 ] && pass || fail "SIGTERM took $ms ms"
-}
+# stop_server: SIGTERM must end it with exit 0 within 5 s.
+stop_server() { sigterm_stop "$PID"; }
 
 # http METHOD PATH [curl args...]: sets CODE, BODY and HDRS (lower-cased).
 http() {
