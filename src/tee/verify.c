@@ -14,7 +14,9 @@
  * verify_chain.c and verify_collateral.c (verify_internal.h). */
 #include "tee/verify.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@
 #include "base/mem.h"
 #include "base/timeutil.h"
 #include "tee/ccel.h"
+#include "tee/sim_internal.h"
 #include "tee/verify_internal.h"
 
 /* Everything one verification carries from step to step. */
@@ -103,6 +106,58 @@ static void step_header(vrun *v)
 
 /* ---- step 2: PCK chain and CRLs -------------------------------------------------------- */
 
+/* A certificate's CN is want (exactly: no longer, no embedded NUL). */
+static bool cn_is(X509 *x, const char *want)
+{
+    char cn[128] = "";
+    int len = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+    return len >= 0 && (size_t)len == strlen(want) && !strcmp(cn, want);
+}
+
+/* The chain as the quote gives it is the path, with each certificate in its
+ * role (Intel's quote verification library checks the same names): the PCK
+ * certificate, issued by a PCK Platform or Processor CA, issued by the root.
+ * The CRL checks take the leaf's issuer from this chain, so it must be the
+ * CA the chain verification went through, not any certificate put there. */
+static bool pck_chain_roles(STACK_OF(X509) *chain, tdx_anchor a, char *why, size_t n)
+{
+    static const char *const leaf_cn[TDX_ANCHOR_COUNT] = {"Intel SGX PCK Certificate", SIM_PCK_CN};
+    static const char *const ca_cn[TDX_ANCHOR_COUNT][2] = {
+        {"Intel SGX PCK Platform CA", "Intel SGX PCK Processor CA"},
+        {SIM_PLATFORM_CN, SIM_PLATFORM_CN}};
+    if (sk_X509_num(chain) != 3) {
+        snprintf(why, n, "expected 3 certificates (PCK certificate, PCK CA, root), found %d",
+                 sk_X509_num(chain));
+        return false;
+    }
+    X509 *leaf = sk_X509_value(chain, 0), *ca = sk_X509_value(chain, 1);
+    char subject[256];
+    if (!cn_is(leaf, leaf_cn[a]) || X509_check_ca(leaf) != 0) {
+        tdx_x509_subject(leaf, subject, sizeof subject);
+        snprintf(why, n, "certificate 1: expected the PCK certificate (CN=%s, not a CA), found %s",
+                 leaf_cn[a], subject);
+        return false;
+    }
+    if (!(cn_is(ca, ca_cn[a][0]) || cn_is(ca, ca_cn[a][1]))) {
+        tdx_x509_subject(ca, subject, sizeof subject);
+        snprintf(why, n, "certificate 2: expected a PCK CA (CN=%s), found %s", ca_cn[a][0],
+                 subject);
+        return false;
+    }
+    for (int i = 0; i < 2; i++) {
+        X509 *child = sk_X509_value(chain, i), *parent = sk_X509_value(chain, i + 1);
+        int e = X509_check_issued(parent, child);
+        if (e != X509_V_OK) {
+            snprintf(why, n, "certificate %d is not issued by certificate %d: %s", i + 1, i + 2,
+                     X509_verify_cert_error_string(e));
+            ERR_clear_error();
+            return false;
+        }
+    }
+    ERR_clear_error();
+    return true;
+}
+
 static void step_pck_chain(vrun *v)
 {
     const tdx_quote *q = v->q;
@@ -143,6 +198,11 @@ static void step_pck_chain(vrun *v)
         return;
     }
     v->r->tee = v->anchor == TDX_ANCHOR_INTEL ? "tdx" : "tdx-sim";
+    char role_why[512];
+    if (!pck_chain_roles(chain, v->anchor, role_why, sizeof role_why)) {
+        step(v->r, "pck_chain", false, "PCK chain: %s", role_why);
+        return;
+    }
     ccai_sha256(keys, 32 * q->pck_count, chain_key);
     if (tdx_v_chain_known_good(v->cc, chain_key, v->anchor, v->o->at)) {
         /* Verified before, and at stays inside every certificate's and CRL's

@@ -15,6 +15,7 @@
  * per quote. The caches sit under a mutex: one context may serve many
  * threads. */
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "base/timeutil.h"
 #include "tee/pck.h"
 #include "tee/sim.h"
+#include "tee/sim_internal.h"
 #include "tee/verify_internal.h"
 
 /* ---- prepare --------------------------------------------------------------------- */
@@ -257,6 +259,35 @@ static ccai_code item_dates(const item *it, time_t at, ccai_err *err)
     return CCAI_OK;
 }
 
+/* The one certificate that may sign TCB info and QE identity: Intel's "Intel
+ * SGX TCB Signing" (the simulated TD's SIM_TCB_CN), issued by the root itself
+ * and not a CA, the chain just the two (as Intel's quote verification
+ * library requires). Any other certificate under the root -- a platform's
+ * PCK leaf, whose key lives on that platform, or its Platform CA -- chains to
+ * the root just as well, and must not rate platforms. */
+static ccai_code signer_role(const item *it, tdx_anchor a, ccai_err *err)
+{
+    static const char *const want_cn[TDX_ANCHOR_COUNT] = {"Intel SGX TCB Signing", SIM_TCB_CN};
+    int n = sk_X509_num(it->chain);
+    X509 *signer = sk_X509_value(it->chain, 0), *root = sk_X509_value(it->chain, n - 1);
+    char cn[128] = "";
+    int cn_len =
+        X509_NAME_get_text_by_NID(X509_get_subject_name(signer), NID_commonName, cn, sizeof cn);
+    bool ca = X509_check_ca(signer) != 0;
+    bool by_root = X509_NAME_cmp(X509_get_issuer_name(signer), X509_get_subject_name(root)) == 0;
+    ERR_clear_error();
+    if (cn_len >= 0 && (size_t)cn_len == strlen(want_cn[a]) && !strcmp(cn, want_cn[a]) && !ca &&
+        n == 2 && by_root)
+        return CCAI_OK;
+    char subject[256];
+    tdx_x509_subject(signer, subject, sizeof subject);
+    return ccai_fail(err, CCAI_ERR_VERIFY,
+                     "%s signer: expected the TCB signing certificate (CN=%s, issued by the root, "
+                     "not a CA, the chain just it and the root), found %s%s%s",
+                     it->name, want_cn[a], subject, ca ? " (a CA)" : "",
+                     n != 2 || !by_root ? " (not issued by the root)" : "");
+}
+
 /* The issuer chain of one item to a trusted anchor at `at`, through the cache. */
 static ccai_code item_chain(tdx_collateral_ctx *cc, const item *it, tdx_anchor quote_anchor,
                             bool trust_simulated, time_t at, ccai_err *err)
@@ -281,6 +312,9 @@ static ccai_code item_chain(tdx_collateral_ctx *cc, const item *it, tdx_anchor q
                          "%s issuer chain ends at %s, not at the root of the quote's PCK chain",
                          it->name, subject);
     }
+    ccai_code rc = signer_role(it, a, err);
+    if (rc)
+        return rc;
     pthread_mutex_lock(&cc->lock);
     tdx_window w = it->cache[a];
     pthread_mutex_unlock(&cc->lock);

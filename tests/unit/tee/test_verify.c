@@ -470,6 +470,56 @@ static void test_tamper_signature_data(void **state)
                "is not SHA-256(attestation key");
 }
 
+/* The quote's PCK chain must be the path, each certificate in its role: the
+ * CRL checks take the leaf's issuer from it. Certificates put in another
+ * order or role are refused before anything is checked against them. */
+static void test_pck_chain_roles(void **state)
+{
+    sim_fx *fx = *state;
+    static const struct {
+        const char *chain[4], *want;
+    } cases[] = {
+        {{SIM_PCK_PEM, SIM_PLATFORM_PEM, SIM_TCB_PEM, SIM_ROOT_PEM},
+         "PCK chain: expected 3 certificates (PCK certificate, PCK CA, root), found 4"},
+        {{SIM_PLATFORM_PEM, SIM_PLATFORM_PEM, SIM_ROOT_PEM, NULL},
+         "PCK chain: certificate 1: expected the PCK certificate (CN=ccai Simulated SGX PCK "
+         "Certificate, not a CA), found CN=ccai Simulated SGX PCK Platform CA"},
+        {{SIM_PCK_PEM, SIM_TCB_PEM, SIM_ROOT_PEM, NULL},
+         "PCK chain: certificate 2: expected a PCK CA (CN=ccai Simulated SGX PCK Platform CA), "
+         "found CN=ccai Simulated TCB Signing"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ccai_buf chain = {0};
+        ccai_err err = {0};
+        for (int k = 0; k < 4 && cases[i].chain[k]; k++) {
+            char *pem = NULL;
+            assert_int_equal(tee_sim_load_cert(fx->sim_dir, cases[i].chain[k], NULL, &pem, &err),
+                             CCAI_OK);
+            ccai_buf_append_str(&chain, pem);
+            free(pem);
+        }
+        ccai_buf_append(&chain, "", 1);
+        tdx_quote q;
+        tdx_quote_copy(&q, &fx->q);
+        free(q.pck_chain);
+        q.pck_chain_len = (uint32_t)chain.len;
+        q.pck_chain = ccai_buf_steal(&chain, NULL);
+        uint8_t *out = NULL;
+        size_t len = 0;
+        assert_int_equal(tdx_quote_serialize(&q, &out, &len, &err), CCAI_OK);
+        tdx_quote again;
+        parse_quote(out, len, &again);
+        tdx_verify_result r;
+        verify_at(&again, fx->cc, fx->at, true, &r);
+        assert_step_failed(&r, "pck_chain", cases[i].want);
+        assert_false(r.verified);
+        tdx_verify_result_free(&r);
+        tdx_quote_free(&again);
+        tdx_quote_free(&q);
+        free(out);
+    }
+}
+
 /* A changed attestation key also breaks the quote signature (or is no point). */
 static void test_tamper_attest_key_struct(void **state)
 {
@@ -499,7 +549,8 @@ static void test_tamper_pck_pem(void **state)
     const char *begin = "-----BEGIN CERTIFICATE-----\n";
     /* A few positions inside the leaf's base64: the DER stops decoding, or
      * the issuer's signature over it stops verifying, or the changed issuer
-     * name no longer leads to the CA. */
+     * name no longer leads to the CA, or the leaf's own name is no longer a
+     * PCK certificate's. */
     for (size_t k = 0; k < 6; k++) {
         uint8_t *copy = ccai_xmemdup(fx->buf, fx->len);
         char *leaf = memmem(copy, fx->len, begin, strlen(begin));
@@ -516,7 +567,9 @@ static void test_tamper_pck_pem(void **state)
             assert_false(step_ok(&r, "pck_chain"));
             const char *d = step_detail(&r, "pck_chain");
             if (!strstr(d, "does not decode") && !strstr(d, "signature does not verify") &&
-                !strstr(d, "is not in the chain") && !strstr(d, "X509 verify error"))
+                !strstr(d, "is not in the chain") && !strstr(d, "X509 verify error") &&
+                !strstr(d, "certificate 1 is not issued by certificate 2") &&
+                !strstr(d, "certificate 1: expected the PCK certificate"))
                 fail_msg("position %zu: %s", k, d);
             tdx_verify_result_free(&r);
             tdx_quote_free(&q);
@@ -606,6 +659,51 @@ static void load_signer(const sim_fx *fx, const char *key_name, const char *pem_
     if (tee_sim_load_key(fx->sim_dir, key_name, key, &err) != CCAI_OK ||
         tee_sim_load_cert(fx->sim_dir, pem_name, cert, NULL, &err) != CCAI_OK)
         fail_msg("%s", err.msg);
+}
+
+/* TCB info and QE identity signed by a certificate under the root other
+ * than the TCB signing one: the platform's own PCK leaf (its key lives on
+ * the platform) or its Platform CA. Each chains to the root, and each is
+ * refused, even for TCB info that says what the genuine one does. */
+static void test_collateral_signer_role(void **state)
+{
+    sim_fx *fx = *state;
+    static const struct {
+        const char *key, *chain[3], *found;
+    } cases[] = {
+        {SIM_PCK_KEY, {SIM_PCK_PEM, SIM_PLATFORM_PEM, SIM_ROOT_PEM}, "ccai Simulated SGX PCK Certificate"},
+        {SIM_PLATFORM_KEY, {SIM_PLATFORM_PEM, SIM_ROOT_PEM, NULL}, "(a CA)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        EVP_PKEY *key = NULL;
+        ccai_err err = {0};
+        assert_int_equal(tee_sim_load_key(fx->sim_dir, cases[i].key, &key, &err), CCAI_OK);
+        ccai_buf chain = {0};
+        for (int k = 0; k < 3 && cases[i].chain[k]; k++) {
+            char *pem = NULL;
+            assert_int_equal(tee_sim_load_cert(fx->sim_dir, cases[i].chain[k], NULL, &pem, &err),
+                             CCAI_OK);
+            ccai_buf_append_str(&chain, pem);
+            free(pem);
+        }
+        ccai_buf_append(&chain, "", 1);
+        tdx_collateral c = fx->c;
+        c.tcb_info_issuer_chain = c.qe_identity_issuer_chain = (char *)chain.data;
+        assert_int_equal(tee_sim_sign_raw(key, (const uint8_t *)c.tcb_info, c.tcb_info_len,
+                                          c.tcb_info_signature, &err), CCAI_OK);
+        assert_int_equal(tee_sim_sign_raw(key, (const uint8_t *)c.qe_identity, c.qe_identity_len,
+                                          c.qe_identity_signature, &err), CCAI_OK);
+        tdx_verify_result r;
+        verify_with(fx, &c, &r);
+        assert_step_failed(&r, "collateral", "TCB info signer: expected the TCB signing certificate "
+                                             "(CN=ccai Simulated TCB Signing, issued by the root");
+        assert_step_failed(&r, "collateral", cases[i].found);
+        assert_step_failed(&r, "tcb_level", "skipped");
+        assert_false(r.verified);
+        tdx_verify_result_free(&r);
+        ccai_buf_free(&chain);
+        EVP_PKEY_free(key);
+    }
 }
 
 static void test_crl_revokes_pck(void **state)
@@ -912,7 +1010,9 @@ int main(void)
         cmocka_unit_test(test_tamper_signature_data),
         cmocka_unit_test(test_tamper_attest_key_struct),
         cmocka_unit_test(test_tamper_pck_pem),
+        cmocka_unit_test(test_pck_chain_roles),
         cmocka_unit_test(test_tamper_tcb_info),
+        cmocka_unit_test(test_collateral_signer_role),
         cmocka_unit_test(test_crl_revokes_pck),
         cmocka_unit_test(test_root_crl_revokes_ca),
         cmocka_unit_test(test_debug_td_verifies),
