@@ -195,8 +195,9 @@ ccai_code ccai_accounts_cookie_header(const char *token, int64_t ttl_seconds, ch
 ccai_code ccai_accounts_cookie_clear_header(char *buf, size_t n);
 
 /* Copies the ccai_session token from a Cookie request header into token
- * (the first ccai_session cookie whose value has the token's shape).
- * CCAI_ERR_NOT_FOUND when there is none. token is a secret: wipe it. */
+ * (the ccai_session cookie, when its value has the token's shape).
+ * CCAI_ERR_NOT_FOUND when there is none, CCAI_ERR_VERIFY when there are
+ * several (another page may have planted one). token is a secret: wipe it. */
 ccai_code ccai_accounts_cookie_token(const char *cookie, char token[CCAI_SESSION_TOKEN_LEN + 1],
                                      ccai_err *err);
 

@@ -427,6 +427,11 @@ ccai_code ccai_accounts_cookie_token(const char *cookie, char token[CCAI_SESSION
 {
     static const char name[] = CCAI_SESSION_COOKIE "=";
     const size_t nlen = sizeof name - 1;
+    /* More than one session cookie is refused, not resolved: a browser sends
+     * the one with the longer Path first, so a page on another port or a
+     * sibling host could plant its own (cookie tossing) ahead of ours. */
+    int seen = 0;
+    bool found = false;
     /* RFC 6265 §4.2.1: cookie-pair *( ";" SP cookie-pair ) */
     for (const char *p = cookie; p && *p;) {
         while (*p == ' ' || *p == '\t' || *p == ';')
@@ -435,14 +440,24 @@ ccai_code ccai_accounts_cookie_token(const char *cookie, char token[CCAI_SESSION
         size_t len = end ? (size_t)(end - p) : strlen(p);
         while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
             len--;
-        if (len == nlen + CCAI_SESSION_TOKEN_LEN && memcmp(p, name, nlen) == 0 &&
-            acc_is_b64url(p + nlen, CCAI_SESSION_TOKEN_LEN)) {
-            memcpy(token, p + nlen, CCAI_SESSION_TOKEN_LEN);
-            token[CCAI_SESSION_TOKEN_LEN] = '\0';
-            return CCAI_OK;
+        if (len >= nlen && memcmp(p, name, nlen) == 0) {
+            seen++;
+            if (len == nlen + CCAI_SESSION_TOKEN_LEN &&
+                acc_is_b64url(p + nlen, CCAI_SESSION_TOKEN_LEN)) {
+                memcpy(token, p + nlen, CCAI_SESSION_TOKEN_LEN);
+                token[CCAI_SESSION_TOKEN_LEN] = '\0';
+                found = true;
+            }
         }
         p = end;
     }
+    if (seen > 1) {
+        ccai_wipe(token, CCAI_SESSION_TOKEN_LEN + 1);
+        return ccai_fail(err, CCAI_ERR_VERIFY, "%d %s cookies: expected one", seen,
+                         CCAI_SESSION_COOKIE);
+    }
+    if (found)
+        return CCAI_OK;
     return ccai_fail(err, CCAI_ERR_NOT_FOUND, "no %s cookie", CCAI_SESSION_COOKIE);
 }
 

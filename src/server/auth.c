@@ -143,6 +143,24 @@ static bool same_origin(ccai_server *s, ccai_http_req *req)
     return strcasecmp(origin, want) == 0;
 }
 
+/* With --auth off (loopback only) every caller is an admin, so a browser on
+ * this machine must not be made to call in: a request that changes
+ * something from another origin is refused, and so is a Host that is not a
+ * loopback name (a DNS-rebinding page reaches 127.0.0.1 under its own name,
+ * and its Origin then matches its Host). */
+static bool loopback_host(ccai_http_req *req)
+{
+    const char *host = ccai_http_header(req, "Host");
+    if (!host)
+        return true; /* not a browser */
+    size_t n = strcspn(host, ":");
+    if (host[0] == '[')
+        return strncasecmp(host, "[::1]", 5) == 0 && (host[5] == '\0' || host[5] == ':');
+    return (n == 9 && !strncasecmp(host, "localhost", 9)) ||
+           (n >= 7 && n <= 15 && !strncmp(host, "127.", 4) &&
+            strspn(host, "0123456789.") == n);
+}
+
 static auth_via authenticate(ccai_server *s, ccai_http_req *req, ccai_user *who)
 {
     memset(who, 0, sizeof *who);
@@ -185,8 +203,11 @@ static bool require(ccai_server *s, ccai_http_req *req, int min_role, ccai_user 
     if (via == VIA_NONE) {
         ccai_http_set_header(req, "WWW-Authenticate", "Bearer realm=\"ccai\"");
         ccai_http_reply_error(req, status = 401, "authentication required");
-    } else if (via == VIA_SESSION && !same_origin(s, req)) {
+    } else if ((via == VIA_SESSION || via == VIA_OFF) && !same_origin(s, req)) {
         ccai_http_reply_error(req, status = 403, "cross-origin request refused");
+    } else if (via == VIA_OFF && !loopback_host(req)) {
+        ccai_http_reply_error(req, status = 403, "--auth off: expected a loopback Host "
+                                                 "(localhost, 127.x.x.x, [::1]), found another name");
     } else if (who->role < CCAI_ROLE_ADMIN || who->role > min_role) {
         ccai_http_reply_error(req, status = 403, "this needs the %s role",
                               ccai_role_name(min_role) ? ccai_role_name(min_role) : "admin");
@@ -215,16 +236,18 @@ static bool need_accounts(ccai_server *s, ccai_http_req *req, uint64_t t0)
 
 /* ---- login, logout, me ------------------------------------------------------------ */
 
-static bool login_allowed(ccai_server *s, ccai_http_req *req)
+/* The client address's login bucket (all: the bucket of every client
+ * together, taken only for a well-formed attempt, so that requests that
+ * never reach a password check cannot empty it for everyone). */
+static bool login_allowed(ccai_server *s, ccai_http_req *req, bool all)
 {
     auth_state *st = s->auth_state;
-    int retry = 0, retry_all = 0;
-    uint64_t now = ccai_now_ns();
-    if (ccai_ratelimit_take(st->login_rl, ccai_http_client_addr(req), now, &retry) &&
-        ccai_ratelimit_take(st->login_all, "*", now, &retry_all))
+    int retry = 0;
+    if (all ? ccai_ratelimit_take(st->login_all, "*", ccai_now_ns(), &retry)
+            : ccai_ratelimit_take(st->login_rl, ccai_http_client_addr(req), ccai_now_ns(), &retry))
         return true;
     char ra[16];
-    snprintf(ra, sizeof ra, "%d", retry > retry_all ? retry : retry_all);
+    snprintf(ra, sizeof ra, "%d", retry);
     ccai_http_set_header(req, "Retry-After", ra);
     ccai_http_reply_error(req, 429, "too many login attempts; retry in %s s", ra);
     return false;
@@ -349,7 +372,11 @@ static void on_login(ccai_http_req *req, void *arg)
     if (!s->acc) {
         ccai_http_reply_error(req, status = 400,
                               "the server runs with --auth off: there is nothing to log in to");
-    } else if (!login_allowed(s, req)) {
+    } else if (!same_origin(s, req)) {
+        /* Login CSRF: another site's form logging this browser into an
+         * account of its choosing. */
+        ccai_http_reply_error(req, status = 403, "cross-origin request refused");
+    } else if (!login_allowed(s, req, false)) {
         status = 429;
     } else if (!(j = body_object(req, "{\"username\": ..., \"password\": ...}"))) {
         status = 400;
@@ -357,6 +384,8 @@ static void on_login(ccai_http_req *req, void *arg)
         status = 400;
     } else if (!name || !password) {
         ccai_http_reply_error(req, status = 400, "expected \"username\" and \"password\"");
+    } else if (!login_allowed(s, req, true)) {
+        status = 429;
     } else {
         /* Answered and logged by the worker, or here when it cannot start. */
         start_pw_job(s, req, name, password, &(pw_job){.login = true, .actor = -1, .t0 = t0});
@@ -371,6 +400,11 @@ static void on_logout(ccai_http_req *req, void *arg)
 {
     uint64_t t0 = ccai_now_ns();
     ccai_server *s = arg;
+    if (!same_origin(s, req)) { /* another site logging this browser out */
+        ccai_http_reply_error(req, 403, "cross-origin request refused");
+        log_req(s, req, 403, t0, -1);
+        return;
+    }
     const char *cookie = ccai_http_header(req, "Cookie");
     char token[CCAI_SESSION_TOKEN_LEN + 1], clear[128];
     if (s->acc && cookie && ccai_accounts_cookie_token(cookie, token, NULL) == CCAI_OK)

@@ -222,6 +222,19 @@ for attr in "ccai_session=" "httponly" "secure" "samesite=strict" "path=/"; do
 done
 http GET /api/me -b "$TMP/jar"
 expect_eq "$CODE" "200" "/api/me with the session cookie"
+# a second session cookie (planted by another page: cookie tossing) is refused
+TOKEN=$(awk '$6 == "ccai_session" {print $7}' "$TMP/jar")
+http GET /api/me -H "Cookie: ccai_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; ccai_session=$TOKEN"
+expect_eq "$CODE" "401" "two session cookies"
+# login and logout only from this origin (login CSRF)
+http POST /api/login -H "Origin: https://evil.example" -d "{\"username\":\"admin\",\"password\":\"$PW\"}"
+expect_eq "$CODE" "403" "a login from another origin"
+expect_eq "$BODY" '{"error":"cross-origin request refused"}' "its reason"
+expect_not_contains "$HDRS" "set-cookie" "no cookie for it"
+http POST /api/logout -b "$TMP/jar" -H "Origin: https://evil.example"
+expect_eq "$CODE" "403" "a logout from another origin"
+http GET /api/me -b "$TMP/jar"
+expect_eq "$CODE" "200" "the session survives it"
 expect_eq "$(jget '["user"]["role"]')" "admin" "the cookie's user is admin"
 http POST /api/admin/users -b "$TMP/jar" -H "Origin: https://evil.example" -d '{"name":"x","password":"12345678"}'
 expect_eq "$CODE" "403" "cookie request from another origin"
@@ -346,6 +359,20 @@ expect_eq "$CODE" "200" "/api/me with --auth off"
 expect_eq "$(jget '["auth"]')" "off" "anonymous caller"
 http GET /api/admin/users
 expect_eq "$CODE" "404" "no accounts with --auth off"
+# with everyone an admin, a browser page must not call in: another origin,
+# or a Host that is not a loopback name (DNS rebinding), is refused
+http POST /api/show -H "Origin: https://evil.example" -H "Content-Type: text/plain" -d '{"model":"x"}'
+expect_eq "$CODE" "403" "--auth off: another origin"
+expect_eq "$BODY" '{"error":"cross-origin request refused"}' "--auth off: its reason"
+http GET /api/me -H "Host: evil.example:$PORT"
+expect_eq "$CODE" "403" "--auth off: a rebinding Host"
+expect_eq "$BODY" '{"error":"--auth off: expected a loopback Host (localhost, 127.x.x.x, [::1]), found another name"}' "--auth off: the Host reason"
+http POST /api/show -H "Host: evil.example:$PORT" -H "Origin: https://evil.example:$PORT" -d '{"model":"x"}'
+expect_eq "$CODE" "403" "--auth off: a rebinding page's own origin"
+for h in "localhost:$PORT" "127.0.0.1:$PORT" "LOCALHOST"; do
+  http GET /api/me -H "Host: $h"
+  expect_eq "$CODE" "200" "--auth off: Host $h"
+done
 stop_server
 
 # --- quotes are made on worker threads: slow ones (CCAI_SIM_QUOTE_MS, as a

@@ -584,9 +584,17 @@ static void test_http_helpers(void **state)
 
     ccai_err err = {0};
     char got[CCAI_SESSION_TOKEN_LEN + 1];
-    char *cookie = ccai_xasprintf("theme=dark; ccai_session=short; ccai_session=%s; x=1", tok);
+    char *cookie = ccai_xasprintf("theme=dark; ccai_session=%s; x=1", tok);
     assert_int_equal(ccai_accounts_cookie_token(cookie, got, &err), CCAI_OK);
     assert_string_equal(got, tok);
+    free(cookie);
+    /* Two session cookies (one planted by another page): neither is taken. */
+    cookie = ccai_xasprintf("theme=dark; ccai_session=short; ccai_session=%s; x=1", tok);
+    assert_int_equal(ccai_accounts_cookie_token(cookie, got, &err), CCAI_ERR_VERIFY);
+    assert_string_equal(err.msg, "2 ccai_session cookies: expected one");
+    free(cookie);
+    cookie = ccai_xasprintf("ccai_session=%s; ccai_session=%s", tok, tok);
+    assert_int_equal(ccai_accounts_cookie_token(cookie, got, &err), CCAI_ERR_VERIFY);
     free(cookie);
     assert_int_equal(ccai_accounts_cookie_token("my_ccai_session=x; theme=dark", got, &err),
                      CCAI_ERR_NOT_FOUND);
