@@ -46,6 +46,15 @@ static const struct {
         "  expires_at INTEGER NOT NULL) WITHOUT ROWID;"
         "CREATE INDEX sessions_user ON sessions(user_id);"
         "CREATE INDEX sessions_expiry ON sessions(expires_at);"},
+    /* A deleted user's id is never given again: things kept by owner id (a
+     * worker's cached prompt prefix, access-log lines) must not pass to a
+     * new user. The highest id ever deleted is kept here; SQL_USER_INSERT
+     * takes the next id above it and above every live one. */
+    {2, "CREATE TABLE retired_user_ids(last INTEGER NOT NULL);"
+        "INSERT INTO retired_user_ids VALUES (0);"
+        "CREATE TRIGGER users_retire_id AFTER DELETE ON users BEGIN"
+        "  UPDATE retired_user_ids SET last = max(last, OLD.id);"
+        "END;"},
 };
 
 static const char *const sql_text[SQL_COUNT_] = {
@@ -54,8 +63,9 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_ROLLBACK] = "ROLLBACK",
     [SQL_USER_COUNT] = "SELECT count(*) FROM users",
     [SQL_ADMIN_COUNT] = "SELECT count(*) FROM users WHERE role = 1",
-    [SQL_USER_INSERT] = "INSERT INTO users(name, role, pw_hash, created_at, updated_at)"
-                        " VALUES (?1, ?2, ?3, ?4, ?4)",
+    [SQL_USER_INSERT] = "INSERT INTO users(id, name, role, pw_hash, created_at, updated_at)"
+                        " VALUES (max(coalesce((SELECT max(id) FROM users), 0),"
+                        " (SELECT last FROM retired_user_ids)) + 1, ?1, ?2, ?3, ?4, ?4)",
     [SQL_USER_BY_NAME] = "SELECT id, name, role FROM users WHERE name = ?1",
     [SQL_USER_AUTH] = "SELECT id, name, role, pw_hash FROM users WHERE name = ?1",
     [SQL_USER_SET_HASH] = "UPDATE users SET pw_hash = ?2, updated_at = ?3 WHERE id = ?1",

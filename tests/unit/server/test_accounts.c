@@ -191,7 +191,7 @@ static void test_reopen_persists_and_schema_version(void **state)
     ccai_accounts_close(f->acc);
     f->acc = NULL;
 
-    /* The migrations table records version 1; a newer schema is refused. */
+    /* The migrations table records versions 1 and 2; a newer schema is refused. */
     char *db = ccai_xasprintf("%s/accounts.db", f->dir);
     sqlite3 *h = NULL;
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
@@ -200,7 +200,7 @@ static void test_reopen_persists_and_schema_version(void **state)
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "1");
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "1,2");
     sqlite3_finalize(st);
     assert_int_equal(sqlite3_exec(h, "INSERT INTO schema_migrations VALUES (99, 0)", NULL, NULL,
                                   NULL),
@@ -209,7 +209,7 @@ static void test_reopen_persists_and_schema_version(void **state)
     assert_int_equal(ccai_accounts_open(f->dir, &f->acc, &err), CCAI_ERR_UNSUPPORTED);
     assert_null(f->acc);
     assert_string_equal(err.msg,
-                        "accounts.db: schema version 99 is newer than this ccai supports (1)");
+                        "accounts.db: schema version 99 is newer than this ccai supports (2)");
     assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h, "DELETE FROM schema_migrations WHERE version = 99", NULL,
                                   NULL, NULL),
@@ -501,6 +501,11 @@ static void test_user_delete_kills_credentials(void **state)
     assert_int_equal(ccai_accounts_user_get(f->acc, "dave", NULL, &err), CCAI_ERR_NOT_FOUND);
     assert_string_equal(err.msg, "user \"dave\": no such user");
     assert_int_equal(ccai_accounts_user_delete(f->acc, "dave", &err), CCAI_ERR_NOT_FOUND);
+    /* Its id is not given again, even when it was the highest. */
+    ccai_user erin = make_user(f->acc, "erin", CCAI_ROLE_USER);
+    assert_int_equal(erin.id, dave.id + 1);
+    assert_int_equal(ccai_accounts_user_delete(f->acc, "erin", &err), CCAI_OK);
+    assert_int_equal(make_user(f->acc, "fred", CCAI_ROLE_USER).id, dave.id + 2);
     /* A stale handle on the deleted user cannot mint new credentials. */
     char *k2 = NULL, *t2 = NULL;
     assert_int_equal(ccai_accounts_key_create(f->acc, &dave, "k", &k2, NULL, &err),
