@@ -416,6 +416,31 @@ test('phone width and dark mode', async () => {
 
 registerChatTests({ env, get page() { return page; }, shot, settled, field });
 
+test('another user of this browser sees none of the first one\'s chats', async () => {
+  const chats = () => page.$$eval('#chat-list li', (l) => l.length);
+  const login = async (name, pw) => {
+    await page.waitForSelector('#login:not([hidden])');
+    await page.fill('#username', name);
+    await page.fill('#password', pw);
+    await page.click('#login-submit');
+    await page.waitForSelector('#app:not([hidden])');
+    await settled();
+  };
+  const mine = await chats();
+  assert.ok(mine > 0);
+  const made = await page.evaluate(async () => (await fetch('/api/admin/users', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'bob', password: 'bob password 123' }),
+  })).status);
+  assert.equal(made, 201);
+  await page.click('#logout');
+  await login('bob', 'bob password 123');
+  assert.equal(await chats(), 0);
+  await page.click('#logout');
+  await login('admin', PASSWORD);
+  assert.equal(await chats(), mine);
+});
+
 // Last: what the page fetched in all the tests above went to this server
 // and to the verifiers the tests chose (the unreachable one included), and
 // to a verifier only its three endpoints. Nothing else: no CDN, font or

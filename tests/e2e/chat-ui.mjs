@@ -12,18 +12,21 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 // The chats in the page's IndexedDB, read directly (not through the UI),
-// in key order.
+// in key order: the logged-in user's database (store.js).
 function dbChats(page) {
-  return page.evaluate(() => new Promise((resolve, reject) => {
-    const r = indexedDB.open('ccai', 1);
-    r.onerror = () => reject(r.error);
-    r.onsuccess = () => {
-      const db = r.result;
-      const q = db.transaction('chats').objectStore('chats').getAll();
-      q.onsuccess = () => { db.close(); resolve(q.result); };
-      q.onerror = () => reject(q.error);
-    };
-  }));
+  return page.evaluate(async () => {
+    const me = await (await fetch('/api/me')).json();
+    return new Promise((resolve, reject) => {
+      const r = indexedDB.open(`ccai-u${me.user.id}`, 1);
+      r.onerror = () => reject(r.error);
+      r.onsuccess = () => {
+        const db = r.result;
+        const q = db.transaction('chats').objectStore('chats').getAll();
+        q.onsuccess = () => { db.close(); resolve(q.result); };
+        q.onerror = () => reject(q.error);
+      };
+    });
+  });
 }
 
 const ndjson = (lines) => lines.map((l) => JSON.stringify(l)).join('\n');

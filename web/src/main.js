@@ -393,7 +393,8 @@ function wire() {
   wireSettings();
 }
 
-async function startApp() {
+async function startApp(user) {
+  store.useUser(user.id);
   $('login').hidden = true;
   $('app').hidden = false;
   const sel = $('model');
@@ -416,9 +417,9 @@ function showLogin() {
     e.preventDefault();
     $('login-error').textContent = '';
     try {
-      await api.login($('username').value, $('password').value);
+      const r = await api.login($('username').value, $('password').value);
       $('password').value = '';
-      await startApp();
+      await startApp(r.user);
     } catch (err) {
       $('login-error').textContent = err.message;
     }
@@ -428,14 +429,15 @@ function showLogin() {
 async function main() {
   applyTheme();
   wire();
+  let me;
   try {
-    await api.me();
+    me = await api.me();
   } catch (e) {
     if (e.status === 401) return showLogin();
     document.body.textContent = `Cannot reach the server: ${e.message}`;
     return undefined;
   }
-  return startApp();
+  return startApp(me.user);
 }
 
 main();

@@ -1,15 +1,24 @@
 // Chat history in this browser's IndexedDB, never on the server
-// (docs/webui.md "History"). One object store "chats", keyed by id; a chat
+// (docs/webui.md "History"), one database per user of the server
+// ("ccai-u<id>"): people who share a browser profile do not see each
+// other's chats. One object store "chats", keyed by id; a chat
 // is {id, title, model, created, updated, messages: [{role, content,
 // thinking, warning, error}]}. A "send anyway" is not stored (main.js
 // keeps it for the page's life only); the warnings it put on messages are.
 
-const DB = 'ccai';
 const STORE = 'chats';
+let db = null; // the logged-in user's database name (useUser)
+
+// The user whose history this page shows: call once logged in.
+export function useUser(id) {
+  if (!Number.isInteger(id) || id < 0) throw new Error(`store: expected a user id, found ${id}`);
+  db = `ccai-u${id}`;
+}
 
 function open() {
   return new Promise((resolve, reject) => {
-    const r = indexedDB.open(DB, 1);
+    if (!db) { reject(new Error('store: no user yet')); return; }
+    const r = indexedDB.open(db, 1);
     r.onupgradeneeded = () => r.result.createObjectStore(STORE, { keyPath: 'id' });
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
