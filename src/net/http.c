@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/http_internal.h"
@@ -201,6 +203,67 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 
 /* ---- the server ------------------------------------------------------------------------- */
 
+enum { ACCEPT_PAUSE_MS = 1000, ACCEPT_WARN_EVERY_S = 60 };
+
+/* libevent calls a listener's error callback with evhttp's own argument, not
+ * ours: the servers whose listeners may fail, found by listener. */
+static pthread_mutex_t listeners_mu = PTHREAD_MUTEX_INITIALIZER;
+static ccai_http_server *listening; /* through next_listening */
+
+static ccai_http_server *server_of(struct evconnlistener *l)
+{
+    pthread_mutex_lock(&listeners_mu);
+    ccai_http_server *s = listening;
+    while (s && !(s->bound && evhttp_bound_socket_get_listener(s->bound) == l))
+        s = s->next_listening;
+    pthread_mutex_unlock(&listeners_mu);
+    return s;
+}
+
+static void unlist(ccai_http_server *srv)
+{
+    pthread_mutex_lock(&listeners_mu);
+    for (ccai_http_server **p = &listening; *p; p = &(*p)->next_listening)
+        if (*p == srv) {
+            *p = srv->next_listening;
+            break;
+        }
+    pthread_mutex_unlock(&listeners_mu);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ccai_http_server *srv = arg;
+    if (srv->bound)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(srv->bound));
+}
+
+/* accept() failed. Out of descriptors (EMFILE, ENFILE, or buffers), the
+ * pending connection stays in the backlog and libevent would retry it at
+ * once, forever: a spinning core and a warning a try. So new connections
+ * wait ACCEPT_PAUSE_MS while the open ones end, and it is said once a
+ * minute at most. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)arg; /* evhttp's */
+    int e = EVUTIL_SOCKET_ERROR();
+    ccai_http_server *srv = server_of(l);
+    if (!srv || (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM))
+        return; /* the connection's own trouble (ECONNABORTED...): the next one is fine */
+    evconnlistener_disable(l);
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    event_add(srv->resume_ev, &tv);
+    time_t now = time(NULL);
+    if (!srv->accept_warned || now - srv->accept_warned >= ACCEPT_WARN_EVERY_S) {
+        srv->accept_warned = now;
+        fprintf(stderr, "ccai: cannot accept connections: %s; pausing new ones for %d ms "
+                        "(said at most once a minute)\n",
+                strerror(e), ACCEPT_PAUSE_MS);
+    }
+}
+
 static void close_all(ccai_http_server *srv)
 {
     while (srv->reqs) {
@@ -365,6 +428,16 @@ ccai_code ccai_http_server_new(const ccai_http_opts *o, ccai_http_server **out, 
         rc = ccai_fail(err, CCAI_ERR_IO, "http: cannot accept on %s", o->listen);
         goto fail;
     }
+    srv->resume_ev = evtimer_new(srv->base, on_resume, srv);
+    if (!srv->resume_ev) {
+        rc = ccai_fail(err, CCAI_ERR_IO, "http: cannot create the event loop");
+        goto fail;
+    }
+    pthread_mutex_lock(&listeners_mu);
+    srv->next_listening = listening;
+    listening = srv;
+    pthread_mutex_unlock(&listeners_mu);
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound), on_accept_error);
     *out = srv;
     return CCAI_OK;
 fail:
@@ -493,6 +566,9 @@ void ccai_http_server_free(ccai_http_server *srv)
         event_free(srv->stop_ev);
     if (srv->grace_ev)
         event_free(srv->grace_ev);
+    unlist(srv);
+    if (srv->resume_ev)
+        event_free(srv->resume_ev);
     if (srv->call_ev)
         event_free(srv->call_ev);
     if (srv->base)

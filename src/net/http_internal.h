@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -57,6 +58,9 @@ struct ccai_http_server {
     bool early_close; /* the backend reports EV_CLOSED (epoll) */
 
     struct event *stop_ev, *grace_ev, *call_ev;
+    struct event *resume_ev;      /* accepting again after running out of descriptors */
+    time_t accept_warned;         /* when that was last said on stderr */
+    struct ccai_http_server *next_listening; /* http.c's list, for accept errors */
     struct event **sig_evs;
     size_t nsig;
     bool ran;      /* run was entered (loop thread only from then on) */
