@@ -8,6 +8,10 @@
  *   POST   /api/login              {"username","password"} -> session cookie
  *   POST   /api/logout             ends the session, clears the cookie
  *   GET    /api/me                 the caller
+ *   POST   /api/me/password        {password, new_password}: one's own; ends
+ *                                  one's sessions, clears the cookie
+ *   POST   /api/admin/users/<name>/password {password}: an admin sets it;
+ *                                  ends that user's sessions
  *   GET    /api/admin/users        POST {name, password, role}
  *   DELETE /api/admin/users/<name>
  *   GET    /api/admin/keys         POST {user?, label} -> the key, shown once
@@ -255,11 +259,14 @@ static bool login_allowed(ccai_server *s, ccai_http_req *req, bool all)
 
 /* Password work for one request, on a worker thread: a login, or a user
  * creation. The loop parsed the request; the worker answers through reply. */
+typedef enum { PW_LOGIN, PW_CREATE, PW_CHANGE, PW_RESET } pw_kind;
+
 typedef struct pw_job {
     ccai_server *s;
     ccai_http_stream *reply;
     char *name, *password, *path;
-    bool login;
+    char *new_password; /* PW_CHANGE */
+    pw_kind kind;
     int role;      /* creations */
     int64_t actor; /* for the access log: the admin creating; the user logged in */
     uint64_t t0;
@@ -268,6 +275,9 @@ typedef struct pw_job {
 static void pw_job_free(pw_job *job)
 {
     ccai_wipe(job->password, strlen(job->password));
+    if (job->new_password)
+        ccai_wipe(job->new_password, strlen(job->new_password));
+    free(job->new_password);
     free(job->password);
     free(job->name);
     free(job->path);
@@ -319,12 +329,34 @@ static int do_create(pw_job *job)
     return 201;
 }
 
+/* Sets name's password (PW_CHANGE: only with its current one) and ends the
+ * user's sessions; one's own change also clears this browser's cookie. */
+static int do_set_password(pw_job *job)
+{
+    ccai_accounts *acc = job->s->acc;
+    ccai_err err = {0};
+    bool own = job->kind == PW_CHANGE;
+    if ((own && ccai_accounts_check_password(acc, job->name, job->password, NULL, &err)) ||
+        ccai_accounts_user_set_password(acc, job->name, own ? job->new_password : job->password,
+                                        &err))
+        return reply_stream_code(job->reply, &err);
+    char clear[128];
+    if (own && ccai_accounts_cookie_clear_header(clear, sizeof clear) == CCAI_OK)
+        ccai_http_stream_set_header(job->reply, "Set-Cookie", clear);
+    json_t *r = json_pack("{s:s, s:b}", "user", job->name, "sessions_ended", 1);
+    ccai_http_stream_reply_json(job->reply, 200, r);
+    json_decref(r);
+    return 200;
+}
+
 static void *pw_worker(void *arg)
 {
     pw_job *job = arg;
     ccai_server *s = job->s;
     auth_state *st = s->auth_state;
-    int status = job->login ? do_login(job) : do_create(job);
+    int status = job->kind == PW_LOGIN    ? do_login(job)
+                 : job->kind == PW_CREATE ? do_create(job)
+                                          : do_set_password(job);
     ccai_access_log(s, "POST", job->path, status, ccai_now_ns() - job->t0, job->actor, -1, -1);
     pw_job_free(job);
     ccai_workers_done(&st->workers);
@@ -351,6 +383,7 @@ static bool start_pw_job(ccai_server *s, ccai_http_req *req, const char *name,
     job->s = s;
     job->name = ccai_xstrdup(name);
     job->password = ccai_xstrdup(password);
+    job->new_password = tmpl->new_password ? ccai_xstrdup(tmpl->new_password) : NULL;
     job->path = ccai_xstrdup(ccai_http_path(req));
     job->reply = ccai_http_defer(req);
     if (!ccai_workers_spawn(&st->workers, pw_worker, job)) {
@@ -388,7 +421,7 @@ static void on_login(ccai_http_req *req, void *arg)
         status = 429;
     } else {
         /* Answered and logged by the worker, or here when it cannot start. */
-        start_pw_job(s, req, name, password, &(pw_job){.login = true, .actor = -1, .t0 = t0});
+        start_pw_job(s, req, name, password, &(pw_job){.kind = PW_LOGIN, .actor = -1, .t0 = t0});
     }
     wipe_json_string(json_object_get(j, "password"));
     json_decref(j);
@@ -487,7 +520,7 @@ static void on_users_create(ccai_http_req *req, void *arg)
     } else {
         /* Answered and logged by the worker, or here when it cannot start. */
         start_pw_job(s, req, name, password,
-                     &(pw_job){.login = false, .role = role, .actor = who.id, .t0 = t0});
+                     &(pw_job){.kind = PW_CREATE, .role = role, .actor = who.id, .t0 = t0});
     }
     wipe_json_string(json_object_get(j, "password"));
     json_decref(j);
@@ -501,6 +534,72 @@ static const char *path_tail(ccai_http_req *req, const char *prefix)
     const char *p = ccai_http_path(req);
     size_t n = strlen(prefix);
     return strncmp(p, prefix, n) == 0 ? p + n : "";
+}
+
+/* POST /api/me/password: the caller's own, with the current one (checked as
+ * a login is, under the client's login bucket: a stolen key or session must
+ * not guess it faster). */
+static void on_me_password(ccai_http_req *req, void *arg)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_server *s = arg;
+    ccai_user who;
+    if (!require(s, req, CCAI_ROLE_USER, &who, NULL) || !need_accounts(s, req, t0))
+        return;
+    int status = 0;
+    const char *cur = NULL, *neu = NULL;
+    json_t *j = body_object(req, "{\"password\": ..., \"new_password\": ...}");
+    if (!j || !opt_string(req, j, "password", &cur) || !opt_string(req, j, "new_password", &neu)) {
+        status = 400;
+    } else if (!cur || !neu) {
+        ccai_http_reply_error(req, status = 400, "expected \"password\" and \"new_password\"");
+    } else if (!login_allowed(s, req, false)) {
+        status = 429;
+    } else {
+        start_pw_job(s, req, who.name, cur,
+                     &(pw_job){.kind = PW_CHANGE, .new_password = (char *)(uintptr_t)neu,
+                               .actor = who.id, .t0 = t0});
+    }
+    wipe_json_string(json_object_get(j, "password"));
+    wipe_json_string(json_object_get(j, "new_password"));
+    json_decref(j);
+    if (status)
+        log_req(s, req, status, t0, who.id);
+}
+
+/* POST /api/admin/users/<name>/password: an admin sets a user's password. */
+static void on_users_password(ccai_http_req *req, void *arg)
+{
+    uint64_t t0 = ccai_now_ns();
+    ccai_server *s = arg;
+    ccai_user who;
+    if (!require(s, req, CCAI_ROLE_ADMIN, &who, NULL) || !need_accounts(s, req, t0))
+        return;
+    const char *tail = path_tail(req, "/api/admin/users/"), *slash = strchr(tail, '/');
+    char name[CCAI_USER_NAME_MAX + 1];
+    int status = 0;
+    const char *pw = NULL;
+    json_t *j = NULL;
+    ccai_err err = {0};
+    if (!slash || strcmp(slash, "/password") != 0 || (size_t)(slash - tail) > CCAI_USER_NAME_MAX) {
+        ccai_http_reply_error(req, status = 404, "no such endpoint: POST %s",
+                              ccai_http_path(req));
+    } else if (snprintf(name, sizeof name, "%.*s", (int)(slash - tail), tail) < 0 ||
+               ccai_accounts_name_valid(name, &err)) {
+        reply_code(req, &err, &status);
+    } else if (!(j = body_object(req, "{\"password\": ...}")) ||
+               !opt_string(req, j, "password", &pw)) {
+        status = 400;
+    } else if (!pw) {
+        ccai_http_reply_error(req, status = 400, "expected \"password\"");
+    } else {
+        start_pw_job(s, req, name, pw,
+                     &(pw_job){.kind = PW_RESET, .actor = who.id, .t0 = t0});
+    }
+    wipe_json_string(json_object_get(j, "password"));
+    json_decref(j);
+    if (status)
+        log_req(s, req, status, t0, who.id);
 }
 
 static void on_users_delete(ccai_http_req *req, void *arg)
@@ -640,9 +739,11 @@ ccai_code ccai_auth_register(ccai_server *s, ccai_err *err)
         {"POST", "/api/login", on_login},
         {"POST", "/api/logout", on_logout},
         {"GET", "/api/me", on_me},
+        {"POST", "/api/me/password", on_me_password},
         {"GET", "/api/admin/users", on_users_list},
         {"POST", "/api/admin/users", on_users_create},
         {"DELETE", "/api/admin/users/*", on_users_delete},
+        {"POST", "/api/admin/users/*", on_users_password},
         {"GET", "/api/admin/keys", on_admin_keys_list},
         {"POST", "/api/admin/keys", on_admin_keys_create},
         {"DELETE", "/api/admin/keys/*", on_admin_keys_revoke},

@@ -47,9 +47,11 @@ CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 CTX.check_hostname = False
 CTX.verify_mode = ssl.CERT_NONE
 # Documented 429s and 503s (docs/serve.md, docs/api.md, docs/store.md).
-LIMITED = {"POST /api/login", "GET /api/attestation", "POST /api/attestation"}
+LIMITED = {"POST /api/login", "POST /api/me/password", "GET /api/attestation",
+           "POST /api/attestation"}
 BUSY = {"POST /api/generate", "POST /api/chat", "POST /v1/chat/completions", "POST /api/login",
-        "POST /api/admin/users", "POST /api/pull"}
+        "POST /api/admin/users", "POST /api/admin/users/*", "POST /api/me/password",
+        "POST /api/pull"}
 # A pull whose registry fails is the registry's failure (docs/store.md).
 UPSTREAM = {"POST /api/pull"}
 OPENAI = {"POST /v1/chat/completions", "GET /v1/models", "GET /v1/models/*"}
@@ -326,11 +328,14 @@ SEEDS = {
     "POST /api/login": [{"username": "admin", "password": "not the password"}],
     "POST /api/admin/users": [{"name": "fuzzuser", "password": "a fuzz password", "role": "user"}],
     "POST /api/admin/keys": [{"user": "alice", "label": "fuzz"}],
+    "POST /api/admin/users/*": [{"password": "a reset password"}],
+    "POST /api/me/password": [{"password": "not the password", "new_password": "a new password"}],
     "POST /api/keys": [{"label": "fuzz"}],
     "POST /api/pull": [{"model": "absent/model:tag", "stream": False}, {"name": "absent"}],
     "DELETE /api/delete": [{"model": "absent:latest"}],
 }
-SEGMENTS = {"DELETE /api/admin/users/*": "victim", "DELETE /api/admin/keys/*": "ccai_AAAAAAAA",
+SEGMENTS = {"DELETE /api/admin/users/*": "victim", "POST /api/admin/users/*": "nobody/password",
+            "DELETE /api/admin/keys/*": "ccai_AAAAAAAA",
             "DELETE /api/keys/*": "ccai_BBBBBBBB", "GET /v1/models/*": "tiny:latest"}
 DEFAULT_CRED = {"admin": ["/api/admin/", "/api/pull", "/api/delete"],
                 "none": ["/api/attestation", "/api/login", "/api/logout", "/api/version", "/app."]}

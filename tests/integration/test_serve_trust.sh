@@ -275,6 +275,31 @@ http GET /api/tags -H "Authorization: Bearer $KEY"
 expect_eq "$CODE" "401" "a revoked key"
 http GET /api/tags -H "Authorization: Bearer $KEY2"
 expect_eq "$CODE" "200" "alice's other key still works"
+# passwords: one's own with the current one, an admin's reset (another source
+# address: the login bucket of 127.0.0.1 is the rate-limit check's below)
+A=(--interface 127.0.0.3)
+http POST /api/me/password "${A[@]}" -H "Authorization: Bearer $KEY2" -d '{"password":"wrong one","new_password":"alice new password"}'
+expect_eq "$CODE" "401" "own password change with a wrong current one"
+http POST /api/me/password "${A[@]}" -H "Authorization: Bearer $KEY2" -d '{"password":"alice password","new_password":"short"}'
+expect_eq "$CODE" "400" "a new password too short"
+http POST /api/me/password "${A[@]}" -H "Authorization: Bearer $KEY2" -d '{"password":"alice password","new_password":"alice new password"}'
+expect_eq "$CODE" "200" "own password changed"
+expect_eq "$BODY" '{"user":"alice","sessions_ended":true}' "its answer"
+expect_contains "$HDRS" "set-cookie: ccai_session=; path=/" "the cookie cleared"
+http POST /api/login "${A[@]}" -d '{"username":"alice","password":"alice password"}'
+expect_eq "$CODE" "401" "the old password no longer logs in"
+http POST /api/login "${A[@]}" -d '{"username":"alice","password":"alice new password"}'
+expect_eq "$CODE" "200" "the new one does"
+http POST /api/admin/users/alice/password "${A[@]}" -H "Authorization: Bearer $KEY2" -d '{"password":"alice reset password"}'
+expect_eq "$CODE" "403" "a user cannot reset passwords"
+http POST /api/admin/users/alice/password "${A[@]}" -b "$TMP/jar" -d '{"password":"alice reset password"}'
+expect_eq "$CODE" "200" "an admin resets alice's password"
+http POST /api/login --interface 127.0.0.4 -d '{"username":"alice","password":"alice reset password"}'
+expect_eq "$CODE" "200" "the reset password logs in"
+http POST /api/admin/users/nobody/password "${A[@]}" -b "$TMP/jar" -d '{"password":"some password"}'
+expect_eq "$CODE" "404" "a reset for no such user"
+http POST /api/admin/users/alice/other "${A[@]}" -b "$TMP/jar" -d '{"password":"some password"}'
+expect_eq "$CODE" "404" "no such endpoint"
 http DELETE /api/admin/users/alice -b "$TMP/jar"
 expect_eq "$CODE" "200" "admin deletes alice"
 http GET /api/tags -H "Authorization: Bearer $KEY2"
