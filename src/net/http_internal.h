@@ -88,6 +88,8 @@ struct ccai_http_req {
     bool replied;             /* a whole reply, a stream or a deferral has begun */
     ccai_http_stream *stream; /* the loop's side of a handle, while it has one */
     struct event *watch;      /* notices the client leaving while a handle is open */
+    uint8_t *body;            /* ccai_http_body's copy (NUL after body_len), wiped */
+    size_t body_len;
 };
 
 struct ccai_http_stream {

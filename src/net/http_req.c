@@ -166,6 +166,10 @@ static void req_unlink(ccai_http_req *r)
         srv->reqs = r->next;
     if (r->next)
         r->next->prev = r->prev;
+    if (r->body) {
+        ccai_wipe(r->body, r->body_len + 1);
+        free(r->body);
+    }
     free(r->path);
     for (size_t i = 0; i < 2 * r->nquery; i++)
         free(r->query[i]);
@@ -481,13 +485,24 @@ const char *ccai_http_header(const ccai_http_req *req, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
 }
 
+/* A copy in one piece, and libevent's chunks wiped at once: making them
+ * contiguous in place (evbuffer_pullup) would free the pieces it joins
+ * unwiped, and a body may hold a password. */
 const uint8_t *ccai_http_body(ccai_http_req *req, size_t *len)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
-    *len = evbuffer_get_length(in);
-    if (*len == 0)
-        return (const uint8_t *)"";
-    return evbuffer_pullup(in, -1);
+    if (!req->body) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+        req->body_len = evbuffer_get_length(in);
+        req->body = ccai_xmalloc(req->body_len + 1);
+        if (req->body_len && evbuffer_copyout(in, req->body, req->body_len) != (ev_ssize_t)req->body_len) {
+            fprintf(stderr, "ccai: cannot copy a request body\n");
+            abort();
+        }
+        req->body[req->body_len] = '\0';
+        wipe_body(req->ev);
+    }
+    *len = req->body_len;
+    return req->body;
 }
 
 const char *ccai_http_client_addr(const ccai_http_req *req)
