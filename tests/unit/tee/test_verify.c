@@ -470,6 +470,22 @@ static void test_tamper_signature_data(void **state)
                "is not SHA-256(attestation key");
 }
 
+/* The simulated TD's certificates names[0..n) (stopping at a NULL), PEM text
+ * end to end, NUL-terminated: a chain to put in a quote or a bundle. */
+static ccai_buf sim_chain(const sim_fx *fx, const char *const *names, int n)
+{
+    ccai_buf chain = {0};
+    ccai_err err = {0};
+    for (int k = 0; k < n && names[k]; k++) {
+        char *pem = NULL;
+        assert_int_equal(tee_sim_load_cert(fx->sim_dir, names[k], NULL, &pem, &err), CCAI_OK);
+        ccai_buf_append_str(&chain, pem);
+        free(pem);
+    }
+    ccai_buf_append(&chain, "", 1);
+    return chain;
+}
+
 /* The quote's PCK chain must be the path, each certificate in its role: the
  * CRL checks take the leaf's issuer from it. Certificates put in another
  * order or role are refused before anything is checked against them. */
@@ -489,16 +505,8 @@ static void test_pck_chain_roles(void **state)
          "found CN=ccai Simulated TCB Signing"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ccai_buf chain = {0};
+        ccai_buf chain = sim_chain(fx, cases[i].chain, 4);
         ccai_err err = {0};
-        for (int k = 0; k < 4 && cases[i].chain[k]; k++) {
-            char *pem = NULL;
-            assert_int_equal(tee_sim_load_cert(fx->sim_dir, cases[i].chain[k], NULL, &pem, &err),
-                             CCAI_OK);
-            ccai_buf_append_str(&chain, pem);
-            free(pem);
-        }
-        ccai_buf_append(&chain, "", 1);
         tdx_quote q;
         tdx_quote_copy(&q, &fx->q);
         free(q.pck_chain);
@@ -678,15 +686,7 @@ static void test_collateral_signer_role(void **state)
         EVP_PKEY *key = NULL;
         ccai_err err = {0};
         assert_int_equal(tee_sim_load_key(fx->sim_dir, cases[i].key, &key, &err), CCAI_OK);
-        ccai_buf chain = {0};
-        for (int k = 0; k < 3 && cases[i].chain[k]; k++) {
-            char *pem = NULL;
-            assert_int_equal(tee_sim_load_cert(fx->sim_dir, cases[i].chain[k], NULL, &pem, &err),
-                             CCAI_OK);
-            ccai_buf_append_str(&chain, pem);
-            free(pem);
-        }
-        ccai_buf_append(&chain, "", 1);
+        ccai_buf chain = sim_chain(fx, cases[i].chain, 3);
         tdx_collateral c = fx->c;
         c.tcb_info_issuer_chain = c.qe_identity_issuer_chain = (char *)chain.data;
         assert_int_equal(tee_sim_sign_raw(key, (const uint8_t *)c.tcb_info, c.tcb_info_len,
