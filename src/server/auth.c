@@ -19,7 +19,8 @@
  *   GET    /api/keys               POST {label}; DELETE /api/keys/<id>: one's own keys
  *
  * Password work (Argon2id, ~70 ms and 64 MiB) stays off the event loop: a
- * login and a user creation each hand it to a worker thread (at most
+ * login, a user creation and a password change or reset each hand it to a
+ * worker thread (at most
  * MAX_WORKERS at once, so at most that many 64 MiB Argon2 buffers; one more
  * gets 503 with Retry-After), which answers through a deferred reply, the
  * session cookie included. Logins are also limited per client address (10 a
@@ -40,12 +41,12 @@ enum {
     LOGIN_PER_MINUTE = 10,    /* per client address */
     LOGIN_ALL_PER_MINUTE = 300, /* every client together: bounds the workers' Argon2 time */
     LOGIN_ALL_BURST = 20,
-    MAX_WORKERS = 4,          /* logins and user creations hashing at once */
+    MAX_WORKERS = 4,          /* password jobs (pw_job) hashing at once */
 };
 
 typedef struct auth_state {
     ccai_ratelimit *login_rl, *login_all;
-    ccai_workers workers; /* password work: logins, user creations */
+    ccai_workers workers; /* password work (pw_job) */
 } auth_state;
 
 typedef enum { VIA_NONE, VIA_OFF, VIA_KEY, VIA_SESSION } auth_via;
@@ -257,8 +258,9 @@ static bool login_allowed(ccai_server *s, ccai_http_req *req, bool all)
     return false;
 }
 
-/* Password work for one request, on a worker thread: a login, or a user
- * creation. The loop parsed the request; the worker answers through reply. */
+/* Password work for one request, on a worker thread: a login, a user
+ * creation, one's own password change or an admin's reset. The loop parsed
+ * the request; the worker answers through reply. */
 typedef enum { PW_LOGIN, PW_CREATE, PW_CHANGE, PW_RESET } pw_kind;
 
 typedef struct pw_job {
