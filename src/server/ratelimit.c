@@ -6,7 +6,11 @@
  * their /64 prefix (a host usually owns a whole /64 and could otherwise
  * rotate addresses to get fresh buckets). The table is bounded: when it is
  * full, a bucket that has refilled completely (an idle client: forgetting
- * it changes nothing) is reused, else the least recently seen one. */
+ * it changes nothing) is reused; when none has, a new client shares one
+ * overflow bucket with every other client that found the table full.
+ * (Taking the least recently seen bucket instead let a client rotating
+ * through more addresses than the table holds -- an IPv6 /48 has 65536
+ * /64s -- find a full bucket at every turn.) */
 #include <arpa/inet.h>
 #include <math.h>
 #include <pthread.h>
@@ -30,6 +34,7 @@ struct ccai_ratelimit {
     double rate_per_ns, burst;
     rl_bucket *b;
     size_t n;
+    rl_bucket overflow; /* shared by the clients that found the table full */
 };
 
 uint64_t ccai_now_ns(void)
@@ -46,6 +51,7 @@ ccai_ratelimit *ccai_ratelimit_new(double per_minute, double burst)
     rl->rate_per_ns = (per_minute > 0 ? per_minute : 1) / 60e9;
     rl->burst = burst >= 1 ? burst : 1;
     rl->b = ccai_xcalloc(RL_MAX_CLIENTS, sizeof *rl->b);
+    rl->overflow.tokens = rl->burst;
     return rl;
 }
 
@@ -94,17 +100,14 @@ static rl_bucket *find_bucket(ccai_ratelimit *rl, const char *key, uint64_t now_
     if (rl->n < RL_MAX_CLIENTS) {
         slot = &rl->b[rl->n++];
     } else {
-        rl_bucket *oldest = &rl->b[0];
         for (size_t i = 0; i < rl->n && !slot; i++) {
             rl_bucket *c = &rl->b[i];
             double idle_ns = now_ns > c->last_ns ? (double)(now_ns - c->last_ns) : 0;
             if (c->tokens + idle_ns * rl->rate_per_ns >= rl->burst)
                 slot = c;
-            else if (c->last_ns < oldest->last_ns)
-                oldest = c;
         }
         if (!slot)
-            slot = oldest;
+            return &rl->overflow;
     }
     snprintf(slot->key, sizeof slot->key, "%s", key);
     slot->tokens = rl->burst;

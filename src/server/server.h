@@ -255,7 +255,8 @@ bool ccai_auth_require(ccai_server *s, ccai_http_req *req, int min_role, ccai_us
 /* ratelimit.c: token buckets keyed by client address (IPv6 addresses by
  * their /64, so one host cannot dodge the limit by rotating addresses).
  * Each client may take `burst` at once and gets per_minute back per minute.
- * Thread-safe; the table is bounded (idle clients are forgotten first). */
+ * Thread-safe; the table is bounded (4096 clients): idle clients are
+ * forgotten first, and when none is idle, new clients share one bucket. */
 typedef struct ccai_ratelimit ccai_ratelimit;
 ccai_ratelimit *ccai_ratelimit_new(double per_minute, double burst);
 /* True when the client may go ahead (one token taken); otherwise false with
