@@ -405,7 +405,7 @@ stop_server
 # --- quotes are made on worker threads: slow ones (CCAI_SIM_QUOTE_MS, as a
 # real TD's through its quote generation service) hold up no other request;
 # eight are made at once and a ninth is refused with 503 ---
-CCAI_SIM_QUOTE_MS=1000 start_server seven --state-dir "$TMP/s8" --auth off || { finish; }
+CCAI_SIM_QUOTE_MS=2000 start_server seven --state-dir "$TMP/s8" --auth off || { finish; }
 N7=$($PY -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')
 QUOTES=()
 for i in 1 2 3 4 5 6 7 8 9; do
